@@ -131,7 +131,9 @@ def make_instance(schools: Iterable[School], applicants: Iterable[Applicant]) ->
         if (zone_problem := _name_problem(f"school {school.id!r}: zone", school.zone)) is not None:
             errors.append(zone_problem)
         if isinstance(school.capacity, bool) or not isinstance(school.capacity, int) or school.capacity < 0:
-            errors.append(f"school {school.id!r}: capacity must be a whole number >= 0, got {school.capacity!r}")
+            errors.append(
+                f"school {school.id!r}: capacity must be a whole number >= 0, got {school.capacity!r}"
+            )
         if school.waitlist is not None and (
             isinstance(school.waitlist, bool) or not isinstance(school.waitlist, int) or school.waitlist < 0
         ):
@@ -146,7 +148,6 @@ def make_instance(schools: Iterable[School], applicants: Iterable[Applicant]) ->
                 errors.append(f"school {school.id!r}: category {category!r} is listed twice")
             seen.add(category)
 
-    single_zones = {}
     by_zone: dict[str, list[str]] = {}
     for school in school_by_id.values():
         by_zone.setdefault(school.zone, []).append(school.id)
@@ -168,6 +169,9 @@ def make_instance(schools: Iterable[School], applicants: Iterable[Applicant]) ->
             continue
         if applicant.zone not in by_zone:
             errors.append(f"{who}: zone {applicant.zone!r} has no school")
+            continue
+        if not all(isinstance(s, str) for s in applicant.preferences):
+            errors.append(f"{who}: preferences must be school ids (text)")
             continue
         if len(set(applicant.preferences)) != len(applicant.preferences):
             errors.append(f"{who}: a school is listed more than once in the preferences")
