@@ -46,6 +46,9 @@ INSTALLED_APPS = [
     "jiaoyun.exchange",
     "jiaoyun.assessment",
     "jiaoyun.admissions",
+    "jiaoyun.dashboard",
+    "jiaoyun.electives",
+    "jiaoyun.classroom",
 ]
 
 MIDDLEWARE = [

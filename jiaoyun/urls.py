@@ -11,6 +11,9 @@ urlpatterns = [
     path("exchange/", include("jiaoyun.exchange.urls")),
     path("assessment/", include("jiaoyun.assessment.urls")),
     path("admissions/", include("jiaoyun.admissions.urls")),
+    path("dashboard/", include("jiaoyun.dashboard.urls")),
+    path("electives/", include("jiaoyun.electives.urls")),
+    path("classroom/", include("jiaoyun.classroom.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

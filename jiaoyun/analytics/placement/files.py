@@ -14,7 +14,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from jiaoyun.analytics.placement.instance import Applicant, Instance, InvalidInput, School, make_instance
+from jiaoyun.analytics.placement.instance import (
+    INPUT_FORMAT,
+    Applicant,
+    Instance,
+    InvalidInput,
+    School,
+    make_instance,
+)
 from jiaoyun.analytics.placement.run import PlacementResult
 
 SCHOOL_FIELDS = ("id", "zone", "capacity", "categories", "waitlist")
@@ -217,6 +224,22 @@ def load_instance(applicants_path: str | Path, schools_path: str | Path) -> Inst
     if errors:
         raise InvalidInput(errors)
     return make_instance(schools, applicants)
+
+
+def parse_canonical(data: bytes, name: str = "input") -> Instance:
+    """Read a whole input document (the canonical form `Instance.canonical_bytes` writes)."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput([f"{name}: not valid JSON ({exc})"]) from exc
+    if not isinstance(document, dict) or set(document) != {"format", "schools", "applicants"}:
+        raise InvalidInput([f"{name}: expected an object with exactly format, schools and applicants"])
+    if document["format"] != INPUT_FORMAT:
+        raise InvalidInput([f"{name}: format {document['format']!r} is not {INPUT_FORMAT!r}"])
+    return make_instance(
+        parse_schools(json.dumps(document["schools"]).encode(), f"{name} schools.json"),
+        parse_applicants(json.dumps(document["applicants"]).encode(), f"{name} applicants.json"),
+    )
 
 
 def schools_csv(schools: Iterable[School]) -> str:

@@ -133,7 +133,7 @@ def run_placement(
                 choice_prefs.append(())
             else:
                 choice_prefs.append(prefs[applicant_index])
-        solve = immediate_acceptance
+        solve = immediate_acceptance if mechanism == BOSTON else deferred_acceptance
         assignment = solve(choice_prefs, keys, capacities)
         for school_index, candidates in direct.items():
             admitted, _ = fill_by_priority(candidates, capacities[school_index])
