@@ -15,5 +15,6 @@ class ScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.scope = SimpleLazyObject(lambda: scope_for_user(request.user))  # type: ignore[attr-defined]
+        # setattr: HttpRequest declares no `scope`; every view reads it as request.scope.
+        setattr(request, "scope", SimpleLazyObject(lambda: scope_for_user(request.user)))  # noqa: B010
         return self.get_response(request)

@@ -44,7 +44,8 @@ class RoleGrant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "role", "school"], name="grant_unique"),
             models.UniqueConstraint(
-                fields=["user", "role"], condition=models.Q(school__isnull=True),
+                fields=["user", "role"],
+                condition=models.Q(school__isnull=True),
                 name="grant_unique_no_school",
             ),
         ]
@@ -59,7 +60,10 @@ class ExternalSystem(models.Model):
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     school = models.ForeignKey(
-        "core.School", on_delete=models.CASCADE, null=True, blank=True,
+        "core.School",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         help_text=_("Leave empty for the whole district"),
     )
     can_write = models.BooleanField(_("may write"), default=False)

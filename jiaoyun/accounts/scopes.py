@@ -15,6 +15,8 @@ from django.db.models import Q
 from jiaoyun.accounts.models import Role
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from jiaoyun.accounts.models import ExternalSystem, User
     from jiaoyun.core.models import Student, Teacher
 
@@ -62,7 +64,7 @@ class Scope:
 EMPTY = Scope()
 
 
-def scope_for_user(user: User) -> Scope:
+def scope_for_user(user: User | AnonymousUser) -> Scope:
     from jiaoyun.core.models import SchoolClass, Student
 
     if not user.is_authenticated or not user.is_active:

@@ -14,6 +14,7 @@ import random
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -48,7 +49,22 @@ GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华文建国志晨宇浩然子涵梓轩一诺欣怡思远雨桐"
     "俊杰嘉怡佳琪诗涵梦瑶博文天佑宇航泽宇可馨语嫣浩宇若曦晓东海峰慧敏丹丹婷婷家豪皓轩"
 )
-STREETS = ("中山", "解放", "北京", "东风", "农林", "越秀", "环市", "德政", "文德", "建设", "白云", "流花", "登峰", "广卫")
+STREETS = (
+    "中山",
+    "解放",
+    "北京",
+    "东风",
+    "农林",
+    "越秀",
+    "环市",
+    "德政",
+    "文德",
+    "建设",
+    "白云",
+    "流花",
+    "登峰",
+    "广卫",
+)
 
 # Subjects: code, Chinese name, English name.
 SUBJECTS = (
@@ -86,7 +102,7 @@ WEEKLY_PERIODS: dict[str, dict[str, int]] = {
 # Subjects the demo district is short of: their teachers are hired at this fraction of need.
 SHORT_SUBJECTS = {"psychology": 0.35, "it": 0.55, "pe": 0.75, "physics": 0.85}
 # Periods a full-time teacher gives a week (a kindergarten class has two teachers).
-TEACHER_PERIODS_PER_WEEK = {"kindergarten": 12.5, "primary": 12, "junior": 11, "senior": 10}
+TEACHER_PERIODS_PER_WEEK = {"kindergarten": 10, "primary": 10, "junior": 9, "senior": 8.5}
 
 
 def stage_of(level: int) -> str:
@@ -126,7 +142,7 @@ SCALES = {"full": FULL, "tiny": TINY}
 class DemoDistrict:
     district: District
     schools: list[School]
-    users: dict[str, object] = field(default_factory=dict)
+    users: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -191,9 +207,7 @@ def build_district(*, seed: int = 7, scale: Scale = FULL, today: dt.date | None 
         start = dt.date(sy, 9, 1) if sem == 1 else dt.date(sy + 1, 2, 20)
         end = dt.date(sy + 1, 1, 20) if sem == 1 else dt.date(sy + 1, 7, 10)
         Term.objects.create(school_year=sy, semester=sem, start=start, end=end)
-    subjects = {
-        code: Subject.objects.create(code=code, name=name, name_en=en) for code, name, en in SUBJECTS
-    }
+    subjects = {code: Subject.objects.create(code=code, name=name, name_en=en) for code, name, en in SUBJECTS}
 
     schools: list[School] = []
     serial = 0
@@ -226,7 +240,9 @@ def build_district(*, seed: int = 7, scale: Scale = FULL, today: dt.date | None 
         Campus.objects.create(school=school, name="本部", address=school.address, is_main=True)
         if school.kind in {"twelve_year", "nine_year", "complete"}:
             Campus.objects.create(
-                school=school, name="分校区", address=f"广州市越秀区{rng.choice(STREETS)}路{rng.randint(1, 300)}号"
+                school=school,
+                name="分校区",
+                address=f"广州市越秀区{rng.choice(STREETS)}路{rng.randint(1, 300)}号",
             )
 
     # Grades and classes, with how many students each class gets.
@@ -325,12 +341,16 @@ def build_district(*, seed: int = 7, scale: Scale = FULL, today: dt.date | None 
             students.append(s)
             index = len(students) - 1
             enrolments.append(
-                ClassEnrolment(student=s, school_class=c, start=dt.date(c.grade.entry_year, 9, 1), reason="入学")
+                ClassEnrolment(
+                    student=s, school_class=c, start=dt.date(c.grade.entry_year, 9, 1), reason="入学"
+                )
             )
             surname = s.name[0]
             for relation in ("father", "mother") if rng.random() < 0.9 else ("mother",):
                 parent_male = relation == "father"
-                gname = (surname if parent_male else rng.choice(SURNAMES)) + rng.choice(GIVEN) + rng.choice(GIVEN)
+                gname = (
+                    (surname if parent_male else rng.choice(SURNAMES)) + rng.choice(GIVEN) + rng.choice(GIVEN)
+                )
                 guardians.append(Guardian(name=gname, phone=unique.phone()))
                 links.append((index, len(guardians) - 1, relation))
     Student.objects.bulk_create(students, batch_size=2000)
@@ -339,7 +359,10 @@ def build_district(*, seed: int = 7, scale: Scale = FULL, today: dt.date | None 
     ClassEnrolment.objects.bulk_create(enrolments, batch_size=5000)
     Guardian.objects.bulk_create(guardians, batch_size=5000)
     StudentGuardian.objects.bulk_create(
-        (StudentGuardian(student=students[si], guardian=guardians[gi], relation=rel) for si, gi, rel in links),
+        (
+            StudentGuardian(student=students[si], guardian=guardians[gi], relation=rel)
+            for si, gi, rel in links
+        ),
         batch_size=5000,
     )
 
@@ -353,7 +376,13 @@ def build_district(*, seed: int = 7, scale: Scale = FULL, today: dt.date | None 
 
 
 def _make_teacher(
-    rng: random.Random, names: _Names, unique: _Unique, serial: int, school: School, subject: Subject, today: dt.date
+    rng: random.Random,
+    names: _Names,
+    unique: _Unique,
+    serial: int,
+    school: School,
+    subject: Subject,
+    today: dt.date,
 ) -> tuple[Teacher, list[TeacherPosting]]:
     # Age structure: the bulge of teachers hired in the 1990s and 2000s, a young cohort
     # since 2018, fewer in between.
@@ -400,13 +429,13 @@ def _make_teacher(
     return teacher, history
 
 
-def _demo_users(schools: list[School], classes: list[SchoolClass]) -> dict[str, object]:
+def _demo_users(schools: list[School], classes: list[SchoolClass]) -> dict[str, Any]:
     """Demo logins: a district administrator and staff member, and for the first two junior
     schools (A and B) a school administrator, a head teacher, a student and a parent."""
     User = get_user_model()
-    users: dict[str, object] = {}
+    users: dict[str, Any] = {}
 
-    def make(username: str, display: str) -> object:
+    def make(username: str, display: str) -> Any:
         user = User.objects.create_user(username=username, password=DEMO_PASSWORD, display_name=display)
         users[username] = user
         return user

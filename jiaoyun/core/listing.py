@@ -1,6 +1,10 @@
 """Lists of the register: one declaration per list gives the page its filters, sort keys
 and columns, and the xlsx export the same columns. Personal columns are masked unless the
-viewer may unmask them (and exports that unmask are audited by the caller)."""
+viewer may unmask them (and exports that unmask are audited by the caller).
+
+Query parameters come from users' address bars: a value that cannot match (a letter where
+an id belongs, an unknown sort key) gives an empty list or the default order, never an error.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,10 @@ from django.utils.functional import Promise
 from jiaoyun.core.identity import mask_id_number, mask_phone
 
 Cell = str | int | float | None
+# Longer search terms match nothing anyway; capping them keeps LIKE patterns cheap.
+MAX_SEARCH_LENGTH = 50
+# Parameters that steer the page itself rather than select rows.
+CONTROL_PARAMS = frozenset({"page", "format", "unmask"})
 
 
 @dataclass(frozen=True)
@@ -21,8 +29,13 @@ class Column:
     key: str
     label: str | Promise
     value: Callable[[Any], Cell]
-    sort: str | None = None  # ORM ordering expression, if the column sorts
+    sort: tuple[str, ...] = ()  # ORM ordering expressions, if the column sorts
     personal: str | None = None  # "id" or "phone": masked unless unmasked
+    numeric: bool = False  # right-aligned on the page
+
+    @property
+    def sortable(self) -> bool:
+        return bool(self.sort)
 
 
 @dataclass(frozen=True)
@@ -30,51 +43,70 @@ class Filter:
     param: str
     label: str | Promise
     lookup: str
-    choices: Callable[[Any], list[tuple[str, str]]] | None = None  # (value, label), given scope
+    # (value, label) pairs offered to the viewer, given their scope and the current query;
+    # None means a free text box. A filter whose choices come back empty is not shown.
+    choices: Callable[[Any, Mapping[str, str]], list[tuple[str, str]] | None] | None = None
+    integer: bool = False  # values must be whole numbers (ids, levels)
 
 
 @dataclass(frozen=True)
 class ListSpec:
     columns: tuple[Column, ...]
-    search: tuple[str, ...] = ()  # fields matched by the ?q= box (icontains / exact)
+    search: tuple[str, ...] = ()  # fields matched by the ?q= box (icontains / iexact)
     filters: tuple[Filter, ...] = ()
-    default_sort: str = ""
+    default_sort: tuple[str, ...] = ()
     select_related: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def has_personal(self) -> bool:
+        return any(c.personal for c in self.columns)
+
     def apply(self, qs: QuerySet[Any], params: Mapping[str, str]) -> QuerySet[Any]:
-        q = (params.get("q") or "").strip()
+        q = (params.get("q") or "").strip()[:MAX_SEARCH_LENGTH]
         if q and self.search:
             cond = Q()
             for f in self.search:
-                cond |= Q(**{f: q}) if f.endswith("__iexact") or f.endswith("__exact") else Q(**{f"{f}__icontains": q})
+                cond |= Q(**{f: q}) if f.endswith(("__iexact", "__exact")) else Q(**{f"{f}__icontains": q})
             qs = qs.filter(cond)
         for flt in self.filters:
             value = (params.get(flt.param) or "").strip()
-            if value:
-                if flt.lookup.endswith("_id") and not value.isdigit():
-                    return qs.none()
-                qs = qs.filter(**{flt.lookup: value})
-        sort = self.sort_key(params)
-        if sort:
-            field_name = sort.lstrip("-")
-            column = next(c for c in self.columns if c.key == field_name)
-            assert column.sort
-            qs = qs.order_by(("-" if sort.startswith("-") else "") + column.sort, "pk")
-        elif self.default_sort:
-            qs = qs.order_by(self.default_sort, "pk")
+            if not value:
+                continue
+            if flt.integer and not _is_integer(value):
+                return qs.none()
+            qs = qs.filter(**{flt.lookup: value})
+        qs = qs.order_by(*self.ordering(params), "pk")
         if self.select_related:
             qs = qs.select_related(*self.select_related)
         return qs
 
+    def ordering(self, params: Mapping[str, str]) -> tuple[str, ...]:
+        sort = self.sort_key(params)
+        if not sort:
+            return self.default_sort
+        column = self.column(sort.lstrip("-"))
+        prefix = "-" if sort.startswith("-") else ""
+        return tuple(prefix + expr for expr in column.sort)
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
     def sort_key(self, params: Mapping[str, str]) -> str:
+        """The requested sort (`key` or `-key`) when it names a sortable column, else ''."""
         raw = (params.get("sort") or "").strip()
-        key = raw.lstrip("-")
-        if any(c.key == key and c.sort for c in self.columns):
+        key = raw.removeprefix("-")
+        if any(c.key == key and c.sortable for c in self.columns):
             return raw
         return ""
 
     def row(self, obj: Model, *, unmask: bool) -> list[Cell]:
         return [cell(c, obj, unmask=unmask) for c in self.columns]
+
+
+def _is_integer(value: str) -> bool:
+    digits = value.removeprefix("-")
+    # isascii: str.isdigit() also accepts superscripts that int() rejects.
+    return digits.isascii() and digits.isdigit() and len(digits) <= 12
 
 
 def cell(column: Column, obj: Model, *, unmask: bool) -> Cell:

@@ -292,13 +292,20 @@ class Teacher(models.Model):
         _("employment status"), max_length=12, choices=Status.choices, default=Status.ESTABLISHED
     )
     school = models.ForeignKey(
-        School, on_delete=models.PROTECT, null=True, blank=True, related_name="teachers",
+        School,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="teachers",
         verbose_name=_("school"),
     )
     joined_school_on = models.DateField(_("at this school since"), null=True, blank=True)
     started_teaching_year = models.PositiveSmallIntegerField(_("teaching since"), null=True, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="teacher",
     )
 
@@ -374,14 +381,23 @@ class Student(models.Model):
         School, on_delete=models.PROTECT, related_name="students", verbose_name=_("school")
     )
     school_class = models.ForeignKey(
-        SchoolClass, on_delete=models.SET_NULL, null=True, blank=True, related_name="students",
+        SchoolClass,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="students",
         verbose_name=_("class"),
     )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ENROLLED)
-    household = models.CharField(_("household registration"), max_length=8, choices=Household.choices, default=Household.LOCAL)
+    household = models.CharField(
+        _("household registration"), max_length=8, choices=Household.choices, default=Household.LOCAL
+    )
     address = models.CharField(_("address"), max_length=200, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="student",
     )
 
@@ -416,7 +432,10 @@ class Guardian(models.Model):
     id_number = models.CharField(_("ID number"), max_length=18, unique=True, null=True, blank=True)
     workplace = models.CharField(_("workplace"), max_length=100, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="guardian",
     )
 

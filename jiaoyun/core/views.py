@@ -1,33 +1,48 @@
-"""Pages of the register. Thin: read the viewer's scope, call a selector, render."""
+"""Pages of the register. Thin: read the viewer's scope, call a selector, render.
+
+The lists answer htmx requests (filter, sort, page) with just the list fragment and every
+other request with the whole page, so they work the same without JavaScript.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-
 
 from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
 from jiaoyun.accounts.scopes import Scope
 from jiaoyun.core import exports, selectors
 from jiaoyun.core.identity import mask_id_number, mask_phone
-from jiaoyun.core.listing import ListSpec
+from jiaoyun.core.listing import CONTROL_PARAMS, ListSpec
 
 PAGE_SIZE = 50
 
 
-def _params(request: HttpRequest) -> dict[str, str]:
-    return {k: v for k, v in request.GET.items() if k != "page"}
+def list_params(request: HttpRequest) -> dict[str, str]:
+    """The query that selects and orders a list's rows (no paging or export switches)."""
+    return {k: v for k, v in request.GET.items() if k not in CONTROL_PARAMS and v.strip()}
 
 
-def _may_unmask_all(scope: Scope, queryset: QuerySet[Any]) -> bool:
+def is_fragment_request(request: HttpRequest) -> bool:
+    # htmx restores history on a cache miss with HX-Request set too, and needs the whole page.
+    return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
+
+
+def may_unmask_export(scope: Scope, spec: ListSpec, queryset: QuerySet[Any]) -> bool:
+    """Whether every row of the export is one the viewer may see unmasked."""
+    if not spec.has_personal:
+        return False
     if scope.unmask_all:
         return True
     if not scope.unmask_school_ids:
@@ -41,69 +56,99 @@ def _register_list(
     spec: ListSpec,
     select: Callable[..., QuerySet[Any]],
     title: str,
-    detail_url: str | None,
+    detail_url: str,
     export_name: str,
 ) -> HttpResponse:
     scope: Scope = request.scope  # type: ignore[attr-defined]
-    params = _params(request)
+    params = list_params(request)
     queryset = select(viewer=scope, params=params)
     if request.GET.get("format") == "xlsx":
-        unmask = request.GET.get("unmask") == "1" and _may_unmask_all(scope, queryset)
-        return exports.export_list(request, spec=spec, queryset=queryset, name=export_name, unmask=unmask)
+        unmask = request.GET.get("unmask") == "1"
+        if unmask and not may_unmask_export(scope, spec, queryset):
+            raise PermissionDenied
+        return exports.export_list(
+            request, spec=spec, queryset=queryset, name=export_name, title=title, unmask=unmask
+        )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(obj, spec.row(obj, unmask=False)) for obj in page.object_list]
-    filters = [
-        {"param": f.param, "label": f.label, "choices": f.choices(scope) if f.choices else None,
-         "value": params.get(f.param, "")}
-        for f in spec.filters
-    ]
-    query_without_sort = {k: v for k, v in params.items() if k != "sort"}
+    query = urlencode(params)
     context = {
         "title": title,
         "spec": spec,
         "page": page,
-        "rows": rows,
-        "filters": filters,
+        "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
+        "rows": [(obj, spec.row(obj, unmask=False)) for obj in page.object_list],
+        "filters": _filters(spec, scope, params),
         "params": params,
-        "query_without_sort": query_without_sort,
+        "query": query,
+        "query_without_sort": {k: v for k, v in params.items() if k != "sort"},
         "sort": spec.sort_key(params),
         "detail_url": detail_url,
-        "may_unmask_export": _may_unmask_all(scope, queryset) if spec is not selectors.SCHOOLS else False,
+        "export_query": urlencode({**params, "format": "xlsx"}),
+        "unmask_query": urlencode({**params, "format": "xlsx", "unmask": "1"}),
+        "may_unmask_export": may_unmask_export(scope, spec, queryset),
         "has_search": bool(spec.search),
     }
-    template = "core/_list_table.html" if request.headers.get("HX-Request") else "core/list.html"
-    return render(request, template, context)
+    template = "core/_list_table.html" if is_fragment_request(request) else "core/list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _filters(spec: ListSpec, scope: Scope, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    shown = []
+    for f in spec.filters:
+        choices = f.choices(scope, params) if f.choices else None
+        if choices == []:
+            continue
+        shown.append({"param": f.param, "label": f.label, "choices": choices, "value": params.get(f.param, "")})
+    return shown
 
 
 @login_required
 def school_list(request: HttpRequest) -> HttpResponse:
     return _register_list(
-        request, spec=selectors.SCHOOLS, select=selectors.school_list, title=_("Schools"),
-        detail_url="core:school_detail", export_name="schools",
+        request,
+        spec=selectors.SCHOOLS,
+        select=selectors.school_list,
+        title=_("Schools"),
+        detail_url="core:school_detail",
+        export_name="schools",
     )
 
 
 @login_required
 def class_list(request: HttpRequest) -> HttpResponse:
     return _register_list(
-        request, spec=selectors.CLASSES, select=selectors.class_list, title=_("Classes"),
-        detail_url="core:class_detail", export_name="classes",
+        request,
+        spec=selectors.CLASSES,
+        select=selectors.class_list,
+        title=_("Classes"),
+        detail_url="core:class_detail",
+        export_name="classes",
     )
 
 
 @login_required
 def teacher_list(request: HttpRequest) -> HttpResponse:
     return _register_list(
-        request, spec=selectors.TEACHERS, select=selectors.teacher_list, title=_("Teachers"),
-        detail_url="core:teacher_detail", export_name="teachers",
+        request,
+        spec=selectors.TEACHERS,
+        select=selectors.teacher_list,
+        title=_("Teachers"),
+        detail_url="core:teacher_detail",
+        export_name="teachers",
     )
 
 
 @login_required
 def student_list(request: HttpRequest) -> HttpResponse:
     return _register_list(
-        request, spec=selectors.STUDENTS, select=selectors.student_list, title=_("Students"),
-        detail_url="core:student_detail", export_name="students",
+        request,
+        spec=selectors.STUDENTS,
+        select=selectors.student_list,
+        title=_("Students"),
+        detail_url="core:student_detail",
+        export_name="students",
     )
 
 
@@ -111,12 +156,13 @@ def student_list(request: HttpRequest) -> HttpResponse:
 def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope: Scope = request.scope  # type: ignore[attr-defined]
     school = selectors.school_detail(viewer=scope, pk=pk)
+    is_admin = scope.district or school.pk in scope.admin_school_ids
     context = {
         "school": school,
-        "campuses": school.campuses.all(),
+        "campuses": school.campuses.order_by("-is_main", "name"),
         "grades": selectors.grades_of(viewer=scope, school=school),
         "summary": selectors.school_list(viewer=scope).get(pk=school.pk),
-        "is_admin": scope.district or school.pk in scope.admin_school_ids,
+        "is_admin": is_admin,
     }
     return render(request, "core/school_detail.html", context)
 
@@ -126,11 +172,18 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope: Scope = request.scope  # type: ignore[attr-defined]
     school_class = selectors.class_detail(viewer=scope, pk=pk)
     students = selectors.student_list(viewer=scope, params={"class": str(pk)})
-    teachers = school_class.assignments.select_related("teacher", "subject").order_by("subject__code")
+    assignments = school_class.assignments.select_related("teacher", "subject").order_by("subject__code")
     return render(
         request,
         "core/class_detail.html",
-        {"school_class": school_class, "students": students, "assignments": teachers},
+        {
+            "school_class": school_class,
+            "students": students,
+            "assignments": assignments,
+            "roster_query": urlencode({"class": pk}),
+            "sees_roster": scope.district or pk in scope.roster_class_ids or school_class.school_id
+            in scope.admin_school_ids,
+        },
     )
 
 
@@ -138,13 +191,14 @@ def _reveal(request: HttpRequest, *, allowed: bool, target: str, fields: dict[st
     """The personal fields, masked unless the viewer may and asks to see them; an unmasked
     view is written to the audit log."""
     if allowed and request.GET.get("reveal") == "1":
-        audit.record(action=AuditEvent.Action.UNMASK, target=target, request=request,
-                     detail={"fields": sorted(fields)})
+        audit.record(
+            action=AuditEvent.Action.UNMASK,
+            target=target,
+            request=request,
+            detail={"fields": sorted(k for k, v in fields.items() if v)},
+        )
         return dict(fields)
-    masked = {}
-    for key, value in fields.items():
-        masked[key] = mask_phone(value) if "phone" in key else mask_id_number(value)
-    return masked
+    return {key: mask_phone(value) if "phone" in key else mask_id_number(value) for key, value in fields.items()}
 
 
 @login_required
@@ -153,14 +207,22 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
     teacher = selectors.teacher_detail(viewer=scope, pk=pk)
     allowed = scope.may_unmask_teacher(teacher)
     personal = _reveal(
-        request, allowed=allowed, target=f"teacher:{teacher.staff_no}",
+        request,
+        allowed=allowed,
+        target=f"teacher:{teacher.staff_no}",
         fields={"id_number": teacher.id_number or "", "phone": teacher.phone},
     )
+    head_of = list(teacher.head_of_classes.select_related("grade", "school"))
     return render(
         request,
         "core/teacher_detail.html",
-        {"teacher": teacher, "personal": personal, "may_reveal": allowed,
-         "revealed": allowed and request.GET.get("reveal") == "1"},
+        {
+            "teacher": teacher,
+            "personal": personal,
+            "head_of": head_of,
+            "may_reveal": allowed,
+            "revealed": allowed and request.GET.get("reveal") == "1",
+        },
     )
 
 
@@ -169,19 +231,28 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
     scope: Scope = request.scope  # type: ignore[attr-defined]
     student = selectors.student_detail(viewer=scope, pk=pk)
     allowed = scope.may_unmask_student(student)
+    links = list(student.guardian_links.all())
     fields = {"id_number": student.id_number or ""}
-    for link in student.guardian_links.all():
+    for link in links:
         fields[f"guardian_phone_{link.guardian_id}"] = link.guardian.phone
     personal = _reveal(request, allowed=allowed, target=f"student:{student.student_no}", fields=fields)
     guardians = [
-        {"name": link.guardian.name, "relation": link.get_relation_display(),
-         "phone": personal[f"guardian_phone_{link.guardian_id}"]}
-        for link in student.guardian_links.all()
+        {
+            "name": link.guardian.name,
+            "relation": link.get_relation_display(),
+            "phone": personal[f"guardian_phone_{link.guardian_id}"],
+            "workplace": link.guardian.workplace,
+        }
+        for link in links
     ]
     return render(
         request,
         "core/student_detail.html",
-        {"student": student, "id_number": personal["id_number"], "guardians": guardians,
-         "may_reveal": allowed, "revealed": allowed and request.GET.get("reveal") == "1"},
+        {
+            "student": student,
+            "id_number": personal["id_number"],
+            "guardians": guardians,
+            "may_reveal": allowed,
+            "revealed": allowed and request.GET.get("reveal") == "1",
+        },
     )
-

@@ -79,6 +79,14 @@ def _probabilities(a: np.ndarray, d: np.ndarray, n_cat: np.ndarray, theta: np.nd
     return p / p.sum(axis=2, keepdims=True)
 
 
+def _posterior(joint: np.ndarray) -> np.ndarray:
+    """Row-normalised exp(joint), in place (scipy's logsumexp is several times slower here)."""
+    joint -= joint.max(axis=1, keepdims=True)
+    np.exp(joint, out=joint)
+    joint /= joint.sum(axis=1, keepdims=True)
+    return joint
+
+
 @dataclass
 class _Layout:
     """Column layout of the one-hot response matrix: item j owns columns start[j]..start[j]+K_j."""
@@ -97,8 +105,10 @@ def _layout(responses: np.ndarray, n_categories: np.ndarray | None) -> _Layout:
     ).astype(np.int64)
     start = np.r_[0, np.cumsum(n_cat)[:-1]]
     onehot = np.zeros((y.shape[0], int(n_cat.sum())))
-    rows, cols = np.nonzero(observed)
-    onehot[rows, start[cols] + y[rows, cols]] = 1.0
+    for j in range(y.shape[1]):
+        block = onehot[:, start[j] : start[j] + n_cat[j]]
+        for c in range(n_cat[j]):
+            block[:, c] = y[:, j] == c
     return _Layout(n_cat, start, onehot, observed)
 
 
@@ -214,8 +224,7 @@ def fit(
     for iteration in range(1, max_iter + 1):  # noqa: B007
         theta = sd * z
         log_p = np.log(_flat(_probabilities(a, d, n_cat, theta), layout))
-        joint = layout.onehot @ log_p + log_w
-        post = np.exp(joint - logsumexp(joint, axis=1, keepdims=True))
+        post = _posterior(layout.onehot @ log_p + log_w)
         r = _unflat(layout.onehot.T @ post, layout, kmax)
         a_new, d_new = _m_step(r, a, d, n_cat, theta, free_slope)
         change = max(np.abs(a_new - a).max(), np.nanmax(np.abs(d_new - d)))
