@@ -82,7 +82,7 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
     "less_than": gettext_noop("Ensure this value is less than %(lt)s."),
     "string_too_short": gettext_noop("This field may not be blank."),
     "string_too_long": gettext_noop("Ensure this value has at most %(max_length)s characters."),
-    "string_pattern_mismatch": gettext_noop("This value contains characters that are not allowed."),
+    "string_pattern_mismatch": gettext_noop("Enter a value in the expected format."),
     "model_attributes_type": gettext_noop("Expected a JSON object."),
     "dict_type": gettext_noop("Expected a JSON object."),
     "model_type": gettext_noop("Expected a JSON object."),
@@ -91,7 +91,9 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
 
 
 def _error_message(error: dict[str, Any]) -> str:
-    if "message" in error:  # raised by our own validation, already translated
+    # Errors raised by our own validation (see jiaoyun.core.schemas.field_error) come
+    # translated already.
+    if "message" in error:
         return str(error["message"])
     template = _PYDANTIC_MESSAGES.get(error.get("type", ""))
     if template is None:
@@ -100,12 +102,6 @@ def _error_message(error: dict[str, Any]) -> str:
         return _(template) % (error.get("ctx") or {})
     except (KeyError, TypeError, ValueError):
         return _(template).split(":")[0] + "."
-
-
-def field_error(loc: tuple[str | int, ...], code: str, message: str) -> dict[str, Any]:
-    """One error in the format of the validation handler: `loc` starts with the source
-    ("body", "query" or "path"), then the field name."""
-    return {"loc": loc, "type": code, "message": message}
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any], body_param: bool) -> str | None:

@@ -12,7 +12,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-websocket_urlpatterns: list = []
+from jiaoyun.classroom.routing import websocket_urlpatterns as classroom_websockets  # noqa: E402
+
+websocket_urlpatterns: list = [*classroom_websockets]
 
 application = ProtocolTypeRouter(
     {

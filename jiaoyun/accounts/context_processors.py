@@ -1,4 +1,9 @@
-"""The navigation each role sees. Other apps add their entries to NAVIGATION."""
+"""The navigation each role sees. Other apps add their entries to NAVIGATION.
+
+An entry names a URL (and may compute its arguments from the viewer's scope, for links to
+"my" record) and says for which scopes it shows; an entry whose URL does not resolve (an app
+not installed yet) is left out.
+"""
 
 from __future__ import annotations
 
@@ -20,26 +25,61 @@ class NavItem:
     url_name: str
     label: str | Promise
     visible: Callable[[Scope], bool]
+    # Positional URL arguments taken from the scope (None: the entry does not apply).
+    args: Callable[[Scope], tuple[Any, ...] | None] | None = None
 
 
 def _district(scope: Scope) -> bool:
     return scope.district
 
 
-def _staff(scope: Scope) -> bool:
-    return scope.district or bool(scope.admin_school_ids) or bool(scope.teacher_ids)
-
-
 def _admins(scope: Scope) -> bool:
     return scope.district or bool(scope.admin_school_ids)
 
 
+def _teacher_only(scope: Scope) -> bool:
+    """Teachers who hold no administrative role: their navigation is about their own work."""
+    return bool(scope.teacher_ids) and not _admins(scope)
+
+
+def _learner_only(scope: Scope) -> bool:
+    return bool(scope.student_ids) and not _admins(scope) and not scope.teacher_ids
+
+
+def _only(ids: frozenset[int]) -> tuple[int] | None:
+    return (next(iter(ids)),) if len(ids) == 1 else None
+
+
 NAVIGATION: list[NavItem] = [
     NavItem("home", _("Home"), lambda s: True),
-    NavItem("core:school_list", _("Schools"), lambda s: bool(s.school_ids) or s.district),
-    NavItem("core:class_list", _("Classes"), _staff),
+    NavItem("core:school_list", _("Schools"), _admins),
+    NavItem(
+        "core:school_detail",
+        _("My school"),
+        _teacher_only,
+        lambda s: _only(s.school_ids),
+    ),
+    NavItem("core:class_list", _("Classes"), _admins),
+    NavItem("core:class_list", _("My classes"), lambda s: _teacher_only(s) and bool(s.roster_class_ids)),
     NavItem("core:teacher_list", _("Teachers"), _admins),
-    NavItem("core:student_list", _("Students"), lambda s: not s.is_empty),
+    NavItem("core:student_list", _("Students"), lambda s: _admins(s) or _teacher_only(s)),
+    NavItem(
+        "core:teacher_detail",
+        _("My record"),
+        _teacher_only,
+        lambda s: _only(s.teacher_ids),
+    ),
+    NavItem(
+        "core:student_detail",
+        _("My record"),
+        lambda s: _learner_only(s) and s.has_role(Role.STUDENT),
+        lambda s: _only(s.student_ids),
+    ),
+    NavItem(
+        "core:student_list",
+        _("My children"),
+        lambda s: _learner_only(s) and s.has_role(Role.PARENT),
+    ),
     NavItem("exchange:import_list", _("Imports"), _admins),
     NavItem("accounts:audit", _("Audit log"), lambda s: s.has_role(Role.DISTRICT_ADMIN)),
     NavItem("api-1.0.0:openapi-view", _("API"), _district),
@@ -54,9 +94,17 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     for item in NAVIGATION:
         if not item.visible(scope):
             continue
+        args = item.args(scope) if item.args else ()
+        if args is None:
+            continue
         try:
-            url = reverse(item.url_name)
+            url = reverse(item.url_name, args=args)
         except NoReverseMatch:
             continue
-        items.append({"url": url, "label": item.label, "active": request.path == url})
-    return {"nav_items": items, "role_names": [Role(r).label for r in sorted(scope.roles) if r in Role.values]}
+        # The home page is active only on itself; other entries also on the pages below them.
+        active = request.path == url or (url != "/" and request.path.startswith(url) and not args)
+        items.append({"url": url, "label": item.label, "active": active})
+    return {
+        "nav_items": items,
+        "role_names": [Role(r).label for r in sorted(scope.roles) if r in Role.values],
+    }

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -21,18 +23,22 @@ def login_view(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     error = ""
     username = ""
+    status = 200
     if request.method == "POST":
-        username = request.POST.get("username", "").strip()
+        # LoginAttempt.username holds 150 characters, like User.username.
+        username = request.POST.get("username", "").strip()[:150]
         password = request.POST.get("password", "")
         ip = audit.client_ip(request)
         if ratelimit.is_locked(username, ip):
             error = _("Too many failed attempts. Please wait a few minutes and try again.")
+            status = 429
         else:
             user = authenticate(request, username=username, password=password)
             if user is None:
                 ratelimit.record_failure(username, ip)
                 audit.record(action=AuditEvent.Action.LOGIN_FAILED, target=username, request=request)
                 error = _("Wrong username or password.")
+                status = 400
             else:
                 ratelimit.clear(username)
                 login(request, user)
@@ -42,11 +48,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 ):
                     return redirect(next_url)
                 return redirect("home")
-    status = 200 if not error else 400
     return render(
         request,
         "accounts/login.html",
-        {"error": error, "username": username, "next": request.GET.get("next", "")},
+        {
+            "error": error,
+            "username": username,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
         status=status,
     )
 
@@ -72,14 +81,27 @@ def home(request: HttpRequest) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     scope = request.scope  # type: ignore[attr-defined]
     if not scope.has_role(Role.DISTRICT_ADMIN):
-        return HttpResponseForbidden(_("Only district administrators may read the audit log."))
+        raise PermissionDenied
     events = AuditEvent.objects.select_related("user", "system")
+    params: dict[str, str] = {}
     action = request.GET.get("action", "")
     if action in AuditEvent.Action.values:
         events = events.filter(action=action)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+        params["action"] = action
+    q = request.GET.get("q", "").strip()[:50]
+    if q:
+        events = events.filter(
+            Q(user__username__icontains=q) | Q(user__display_name__icontains=q) | Q(target__icontains=q)
+        )
+        params["q"] = q
+    page = Paginator(events.order_by("-at", "-pk"), 50).get_page(request.GET.get("page"))
     return render(
         request,
         "accounts/audit_log.html",
-        {"page": page, "actions": AuditEvent.Action.choices, "action": action},
+        {
+            "page": page,
+            "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
+            "actions": AuditEvent.Action.choices,
+            "params": params,
+        },
     )

@@ -22,7 +22,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def xlsx_bytes(headers: list[str], rows: Iterable[list[Any]], sheet: str = "Sheet1") -> bytes:
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": False})
-    ws = book.add_worksheet(sheet[:31])
+    # Excel forbids these in sheet names and caps them at 31 characters.
+    ws = book.add_worksheet("".join(ch for ch in sheet if ch not in "[]:*?/\\")[:31] or "Sheet1")
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     for col, header in enumerate(headers):
         ws.write_string(0, col, header, bold)
@@ -48,11 +49,13 @@ def xlsx_response(content: bytes, filename: str) -> HttpResponse:
 
 
 def export_list(
-    request: HttpRequest, *, spec: ListSpec, queryset: Any, name: str, unmask: bool
+    request: HttpRequest, *, spec: ListSpec, queryset: Any, name: str, title: str, unmask: bool
 ) -> HttpResponse:
+    """The rows of `queryset` (already scoped to the viewer) as a workbook named after the
+    list; `unmask` must have been checked by the caller."""
     count = queryset.count()
     rows = (spec.row(obj, unmask=unmask) for obj in queryset.iterator(chunk_size=2000))
-    content = xlsx_bytes([str(c.label) for c in spec.columns], rows, sheet=name)
+    content = xlsx_bytes([str(c.label) for c in spec.columns], rows, sheet=title)
     audit.record(
         action=AuditEvent.Action.EXPORT,
         target=name,

@@ -56,6 +56,11 @@ class ListSpec:
     filters: tuple[Filter, ...] = ()
     default_sort: tuple[str, ...] = ()
     select_related: tuple[str, ...] = field(default_factory=tuple)
+    link: str = ""  # the column whose cells link to the row's detail page (default: the first)
+
+    @property
+    def link_key(self) -> str:
+        return self.link or self.columns[0].key
 
     @property
     def has_personal(self) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, StringConstraints
@@ -27,11 +27,15 @@ _NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 
 
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=_NO_CONTROL)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=_NO_CONTROL)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=_NO_CONTROL)
+]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")
+]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200, pattern=_NO_CONTROL)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^[0-9+() -]*$")]
-# Raw as typed (spaces, lower-case x); identity.id_number_problem judges it.
+# Raw as typed; exchange.values.parse_phone and identity.id_number_problem judge them.
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30, pattern=_NO_CONTROL)]
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30, pattern=_NO_CONTROL)]
 ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
@@ -121,8 +125,8 @@ class SchoolOut(Schema):
     founded_year: int | None
     is_public: bool
     is_quality: bool
-    students: int = Field(description="Enrolled students the caller may see.")
-    teachers: int = Field(description="Serving teachers the caller may see.")
+    students: int = Field(description="Enrolled students of the school.")
+    teachers: int = Field(description="Serving teachers of the school.")
 
 
 class SchoolPage(PageOut):
@@ -263,13 +267,17 @@ class WriteSchema(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+FROM_ID = "Left out or null: taken from the ID number."
+KEPT = "Left out or null: the stored value is kept (so a caller that reads it masked can still update)."
+
+
 class TeacherIn(WriteSchema):
     name: Name
-    gender: Gender
-    birth_date: dt.date
-    id_number: IdNumber | None = None
-    phone: Phone = ""
-    school: Code | None = Field(None, description="School code; empty for district staff.")
+    gender: Gender | None = Field(None, description=FROM_ID)
+    birth_date: dt.date | None = Field(None, description=FROM_ID)
+    id_number: IdNumber | None = Field(None, description="GB 11643 resident ID number. " + KEPT)
+    phone: Phone | None = Field(None, description="Mobile or landline with area code. " + KEPT)
+    school: Code | None = Field(None, description="School code; null for district staff.")
     subject: Code | None = Field(None, description="Subject code, see GET /subjects.")
     title: Teacher.Title = Teacher.Title.NONE
     qualification: Teacher.Qualification
@@ -280,16 +288,22 @@ class TeacherIn(WriteSchema):
 
 class StudentIn(WriteSchema):
     name: Name
-    gender: Gender
-    birth_date: dt.date
-    id_number: IdNumber | None = None
+    gender: Gender | None = Field(None, description=FROM_ID)
+    birth_date: dt.date | None = Field(None, description=FROM_ID)
+    id_number: IdNumber | None = Field(None, description="GB 11643 resident ID number. " + KEPT)
     enrolment_year: Year
     school: Code = Field(description="School code.")
     grade: int | None = Field(None, ge=-2, le=12, description="Grade level of the class.")
     class_number: int | None = Field(None, ge=1, le=99, description="Class number within the grade.")
     status: Student.Status = Student.Status.ENROLLED
     household: Student.Household = Student.Household.LOCAL
-    address: Address = ""
+    address: Address | None = Field(None, description=KEPT)
+
+
+def field_error(loc: tuple[str | int, ...], code: str, message: str) -> dict[str, Any]:
+    """One error for a `ninja.errors.ValidationError`, in the form the API's handler reports
+    as is: `loc` starts with the source ("body", "query" or "path"), then the field."""
+    return {"loc": loc, "type": code, "message": message}
 
 
 class ErrorItem(Schema):

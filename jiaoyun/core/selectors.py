@@ -10,12 +10,13 @@ from django.db.models import Count, IntegerField, Model, OuterRef, Prefetch, Q, 
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from jiaoyun.accounts.scopes import Scope
 from jiaoyun.core.listing import Column, Filter, ListSpec
 from jiaoyun.core.models import (
-    Campus,
     GRADE_NAMES,
+    Campus,
     Gender,
     Grade,
     School,
@@ -27,6 +28,9 @@ from jiaoyun.core.models import (
     TeacherPosting,
     TeachingAssignment,
 )
+
+
+PERSON_NAME = pgettext_lazy("person", "name")
 
 
 def _school_choices(scope: Scope, params: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -114,6 +118,7 @@ SCHOOLS = ListSpec(
         Filter("zone", _("school zone"), "zone", _zone_choices),
     ),
     default_sort=("code",),
+    link="name",
 )
 
 CLASSES = ListSpec(
@@ -150,7 +155,7 @@ CLASSES = ListSpec(
 TEACHERS = ListSpec(
     columns=(
         Column("staff_no", _("staff number"), lambda t: t.staff_no, sort=("staff_no",)),
-        Column("name", _("name"), lambda t: t.name, sort=("name",)),
+        Column("name", PERSON_NAME, lambda t: t.name, sort=("name",)),
         Column("gender", _("gender"), lambda t: t.get_gender_display(), sort=("gender",)),
         Column("birth_date", _("birth date"), lambda t: t.birth_date.isoformat(), sort=("birth_date",)),
         Column("school", _("school"), lambda t: t.school.name if t.school else "", sort=("school__code",)),
@@ -180,13 +185,14 @@ TEACHERS = ListSpec(
         Filter("gender", _("gender"), "gender", _enum_choices(Gender.choices)),
     ),
     default_sort=("staff_no",),
+    link="name",
     select_related=("school", "subject"),
 )
 
 STUDENTS = ListSpec(
     columns=(
         Column("student_no", _("national student number"), lambda s: s.student_no, sort=("student_no",)),
-        Column("name", _("name"), lambda s: s.name, sort=("name",)),
+        Column("name", PERSON_NAME, lambda s: s.name, sort=("name",)),
         Column("gender", _("gender"), lambda s: s.get_gender_display(), sort=("gender",)),
         Column("birth_date", _("birth date"), lambda s: s.birth_date.isoformat(), sort=("birth_date",)),
         Column("school", _("school"), lambda s: s.school.name, sort=("school__code",)),
@@ -221,6 +227,7 @@ STUDENTS = ListSpec(
         ),
     ),
     default_sort=("student_no",),
+    link="name",
     select_related=("school", "school_class__grade"),
 )
 

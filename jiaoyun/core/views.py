@@ -76,7 +76,10 @@ def _register_list(
         "spec": spec,
         "page": page,
         "page_range": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
-        "rows": [(obj, spec.row(obj, unmask=False)) for obj in page.object_list],
+        "rows": [
+            (obj, list(zip(spec.columns, spec.row(obj, unmask=False), strict=True)))
+            for obj in page.object_list
+        ],
         "filters": _filters(spec, scope, params),
         "params": params,
         "query": query,
@@ -87,8 +90,9 @@ def _register_list(
         "unmask_query": urlencode({**params, "format": "xlsx", "unmask": "1"}),
         "may_unmask_export": may_unmask_export(scope, spec, queryset),
         "has_search": bool(spec.search),
+        "fragment": is_fragment_request(request),
     }
-    template = "core/_list_table.html" if is_fragment_request(request) else "core/list.html"
+    template = "core/_list_table.html" if context["fragment"] else "core/list.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -100,7 +104,9 @@ def _filters(spec: ListSpec, scope: Scope, params: Mapping[str, str]) -> list[di
         choices = f.choices(scope, params) if f.choices else None
         if choices == []:
             continue
-        shown.append({"param": f.param, "label": f.label, "choices": choices, "value": params.get(f.param, "")})
+        shown.append(
+            {"param": f.param, "label": f.label, "choices": choices, "value": params.get(f.param, "")}
+        )
     return shown
 
 
@@ -181,8 +187,9 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "students": students,
             "assignments": assignments,
             "roster_query": urlencode({"class": pk}),
-            "sees_roster": scope.district or pk in scope.roster_class_ids or school_class.school_id
-            in scope.admin_school_ids,
+            "sees_roster": scope.district
+            or pk in scope.roster_class_ids
+            or school_class.school_id in scope.admin_school_ids,
         },
     )
 
@@ -198,7 +205,9 @@ def _reveal(request: HttpRequest, *, allowed: bool, target: str, fields: dict[st
             detail={"fields": sorted(k for k, v in fields.items() if v)},
         )
         return dict(fields)
-    return {key: mask_phone(value) if "phone" in key else mask_id_number(value) for key, value in fields.items()}
+    return {
+        key: mask_phone(value) if "phone" in key else mask_id_number(value) for key, value in fields.items()
+    }
 
 
 @login_required

@@ -6,46 +6,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('core', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='externalsystem',
-            name='school',
-            field=models.ForeignKey(blank=True, help_text='Leave empty for the whole district', null=True, on_delete=django.db.models.deletion.CASCADE, to='core.school'),
+            model_name="externalsystem",
+            name="school",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Leave empty for the whole district",
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                to="core.school",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='system',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='accounts.externalsystem'),
+            model_name="auditevent",
+            name="system",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to="accounts.externalsystem",
+            ),
         ),
         migrations.AddField(
-            model_name='apitoken',
-            name='system',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tokens', to='accounts.externalsystem'),
+            model_name="apitoken",
+            name="system",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="tokens",
+                to="accounts.externalsystem",
+            ),
         ),
         migrations.AddField(
-            model_name='rolegrant',
-            name='school',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to='core.school'),
+            model_name="rolegrant",
+            name="school",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to="core.school"
+            ),
         ),
         migrations.AddField(
-            model_name='rolegrant',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to=settings.AUTH_USER_MODEL),
+            model_name="rolegrant",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="grants",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rolegrant',
-            constraint=models.UniqueConstraint(fields=('user', 'role', 'school'), name='grant_unique'),
+            model_name="rolegrant",
+            constraint=models.UniqueConstraint(fields=("user", "role", "school"), name="grant_unique"),
         ),
         migrations.AddConstraint(
-            model_name='rolegrant',
-            constraint=models.UniqueConstraint(condition=models.Q(('school__isnull', True)), fields=('user', 'role'), name='grant_unique_no_school'),
+            model_name="rolegrant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("school__isnull", True)),
+                fields=("user", "role"),
+                name="grant_unique_no_school",
+            ),
         ),
     ]

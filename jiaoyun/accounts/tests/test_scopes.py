@@ -29,9 +29,9 @@ def test_school_admin_sees_exactly_their_school(demo):
 def test_teacher_sees_students_of_the_classes_they_teach(demo):
     teacher = demo.user("teacher").teacher
     scope = scope_for_user(demo.user("teacher"))
-    taught = set(
-        SchoolClass.objects.filter(assignments__teacher=teacher).values_list("id", flat=True)
-    ) | set(SchoolClass.objects.filter(head_teacher=teacher).values_list("id", flat=True))
+    taught = set(SchoolClass.objects.filter(assignments__teacher=teacher).values_list("id", flat=True)) | set(
+        SchoolClass.objects.filter(head_teacher=teacher).values_list("id", flat=True)
+    )
     expected = set(Student.objects.filter(school_class_id__in=taught).values_list("id", flat=True))
     assert set(Student.objects.visible_to(scope).values_list("id", flat=True)) == expected
     assert not Student.objects.visible_to(scope).filter(school=demo.school_b).exists()

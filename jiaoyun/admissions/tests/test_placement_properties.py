@@ -483,7 +483,7 @@ def test_verification_accepts_the_published_result_and_names_the_first_differenc
         instance, seed="s3cret", published_result=published, commitment=seed_commitment("s3cret")
     )
     assert verification.ok and verification.first_difference is None
-    tampered = published.replace(b'"lottery_number": 1', b'"lottery_number": 9')
+    tampered = published.replace(b'"lottery_number":1,', b'"lottery_number":9,')
     verification = verify_placement(instance, seed="s3cret", published_result=tampered)
     assert not verification.ok
     assert verification.first_difference is not None and "lottery_number" in verification.first_difference

@@ -167,19 +167,19 @@ def parse_applicants(data: bytes, name: str = "applicants") -> list[Applicant]:
         for number, item in enumerate(_json_items(data, name, "applicants", APPLICANT_FIELDS), start=1):
             where = f"{name} item {number}"
             preferences = item.get("preferences", [])
-            categories = item.get("categories", {})
+            held = item.get("categories", {})
             if not isinstance(preferences, list):
                 errors.append(f"{where}: preferences must be a list")
                 preferences = []
-            if not isinstance(categories, dict):
+            if not isinstance(held, dict):
                 errors.append(f"{where}: categories must be an object (school id -> category)")
-                categories = {}
+                held = {}
             applicants.append(
                 Applicant(
                     id=item.get("id", ""),
                     zone=item.get("zone", ""),
                     preferences=tuple(preferences),
-                    categories=dict(categories),
+                    categories=dict(held),
                 )
             )
     else:

@@ -176,12 +176,12 @@ def make_instance(schools: Iterable[School], applicants: Iterable[Applicant]) ->
         if len(set(applicant.preferences)) != len(applicant.preferences):
             errors.append(f"{who}: a school is listed more than once in the preferences")
         for school_id in applicant.preferences:
-            school = school_by_id.get(school_id)
-            if school is None:
+            listed = school_by_id.get(school_id)
+            if listed is None:
                 errors.append(f"{who}: preference {school_id!r} is not a known school")
-            elif school.zone != applicant.zone:
+            elif listed.zone != applicant.zone:
                 errors.append(
-                    f"{who}: preference {school_id!r} is in zone {school.zone!r}, "
+                    f"{who}: preference {school_id!r} is in zone {listed.zone!r}, "
                     f"not in the applicant's zone {applicant.zone!r}"
                 )
         only_school = single_zones.get(applicant.zone)
@@ -191,10 +191,10 @@ def make_instance(schools: Iterable[School], applicants: Iterable[Applicant]) ->
                 "list it alone or leave the preferences empty"
             )
         for school_id, category in applicant.categories.items():
-            school = school_by_id.get(school_id)
-            if school is None:
+            granting = school_by_id.get(school_id)
+            if granting is None:
                 errors.append(f"{who}: category given for unknown school {school_id!r}")
-            elif category not in school.categories:
+            elif category not in granting.categories:
                 errors.append(f"{who}: {category!r} is not a priority category of school {school_id!r}")
 
     if errors:

@@ -56,8 +56,21 @@ class PlacementResult:
 
 
 def result_bytes(document: dict[str, Any]) -> bytes:
-    # One key per line so that published results diff line by line; still fully deterministic.
-    return (json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    """Deterministic JSON: top-level keys sorted, one per line; each school and applicant on a
+    line of its own (keys sorted, no spaces), so published results diff line by line."""
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    parts = []
+    for key in sorted(document):
+        value = document[key]
+        if isinstance(value, list) and value:
+            rows = ",\n".join(compact(item) for item in value)
+            parts.append(f"{compact(key)}:[\n{rows}\n]")
+        else:
+            parts.append(f"{compact(key)}:{compact(value)}")
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")
 
 
 def priority_keys(instance: Instance, numbers: Sequence[int]) -> tuple[list[list[int]], list[list[int]]]:

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,260 +14,641 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=12, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
             ],
             options={
-                'verbose_name': 'district',
-                'verbose_name_plural': 'districts',
+                "verbose_name": "district",
+                "verbose_name_plural": "districts",
             },
         ),
         migrations.CreateModel(
-            name='Subject',
+            name="Subject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=30, unique=True, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=50, verbose_name='English name')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=30, unique=True, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=50, verbose_name="English name")),
             ],
             options={
-                'verbose_name': 'subject',
-                'verbose_name_plural': 'subjects',
-                'ordering': ['code'],
+                "verbose_name": "subject",
+                "verbose_name_plural": "subjects",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Guardian',
+            name="Guardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('phone', models.CharField(max_length=20, unique=True, verbose_name='phone')),
-                ('id_number', models.CharField(blank=True, max_length=18, null=True, unique=True, verbose_name='ID number')),
-                ('workplace', models.CharField(blank=True, max_length=100, verbose_name='workplace')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='guardian', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                ("phone", models.CharField(max_length=20, unique=True, verbose_name="phone")),
+                (
+                    "id_number",
+                    models.CharField(
+                        blank=True, max_length=18, null=True, unique=True, verbose_name="ID number"
+                    ),
+                ),
+                ("workplace", models.CharField(blank=True, max_length=100, verbose_name="workplace")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="guardian",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'guardian',
-                'verbose_name_plural': 'guardians',
+                "verbose_name": "guardian",
+                "verbose_name_plural": "guardians",
             },
         ),
         migrations.CreateModel(
-            name='School',
+            name="School",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=12, unique=True, verbose_name='school code')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('kind', models.CharField(choices=[('kindergarten', 'Kindergarten'), ('primary', 'Primary school'), ('junior', 'Junior high school'), ('senior', 'Senior high school'), ('complete', 'Complete secondary school'), ('nine_year', 'Nine-year school'), ('twelve_year', 'Twelve-year school')], max_length=16, verbose_name='kind')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='phone')),
-                ('zone', models.CharField(blank=True, max_length=50, verbose_name='school zone')),
-                ('founded_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='founded')),
-                ('is_public', models.BooleanField(default=True, verbose_name='public')),
-                ('is_quality', models.BooleanField(default=False, help_text='Provincial or national model school', verbose_name='quality school')),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='schools', to='core.district')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=12, unique=True, verbose_name="school code")),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("kindergarten", "Kindergarten"),
+                            ("primary", "Primary school"),
+                            ("junior", "Junior high school"),
+                            ("senior", "Senior high school"),
+                            ("complete", "Complete secondary school"),
+                            ("nine_year", "Nine-year school"),
+                            ("twelve_year", "Twelve-year school"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="phone")),
+                ("zone", models.CharField(blank=True, max_length=50, verbose_name="school zone")),
+                (
+                    "founded_year",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="founded"),
+                ),
+                ("is_public", models.BooleanField(default=True, verbose_name="public")),
+                (
+                    "is_quality",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Provincial or national model school",
+                        verbose_name="quality school",
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="schools",
+                        to="core.district",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'school',
-                'verbose_name_plural': 'schools',
-                'ordering': ['code'],
+                "verbose_name": "school",
+                "verbose_name_plural": "schools",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Grade',
+            name="Grade",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.SmallIntegerField(verbose_name='level')),
-                ('entry_year', models.PositiveSmallIntegerField(verbose_name='entry year')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grades', to='core.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("level", models.SmallIntegerField(verbose_name="level")),
+                ("entry_year", models.PositiveSmallIntegerField(verbose_name="entry year")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="grades", to="core.school"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'grade',
-                'verbose_name_plural': 'grades',
-                'ordering': ['school', 'level'],
+                "verbose_name": "grade",
+                "verbose_name_plural": "grades",
+                "ordering": ["school", "level"],
             },
         ),
         migrations.CreateModel(
-            name='Campus',
+            name="Campus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('is_main', models.BooleanField(default=False, verbose_name='main campus')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='campuses', to='core.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                ("is_main", models.BooleanField(default=False, verbose_name="main campus")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="campuses", to="core.school"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'campus',
-                'verbose_name_plural': 'campuses',
+                "verbose_name": "campus",
+                "verbose_name_plural": "campuses",
             },
         ),
         migrations.CreateModel(
-            name='SchoolClass',
+            name="SchoolClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='class number')),
-                ('campus', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='core.campus')),
-                ('grade', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classes', to='core.grade')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classes', to='core.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField(verbose_name="class number")),
+                (
+                    "campus",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="core.campus"
+                    ),
+                ),
+                (
+                    "grade",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="classes", to="core.grade"
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="classes", to="core.school"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'class',
-                'verbose_name_plural': 'classes',
-                'ordering': ['school', 'grade__level', 'number'],
+                "verbose_name": "class",
+                "verbose_name_plural": "classes",
+                "ordering": ["school", "grade__level", "number"],
             },
         ),
         migrations.CreateModel(
-            name='Student',
+            name="Student",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('student_no', models.CharField(max_length=20, unique=True, verbose_name='national student number')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('gender', models.CharField(choices=[('male', 'Male'), ('female', 'Female')], max_length=6, verbose_name='gender')),
-                ('birth_date', models.DateField(verbose_name='birth date')),
-                ('id_number', models.CharField(blank=True, max_length=18, null=True, unique=True, verbose_name='ID number')),
-                ('enrolment_year', models.PositiveSmallIntegerField(verbose_name='enrolment year')),
-                ('status', models.CharField(choices=[('enrolled', 'Enrolled'), ('suspended', 'Suspended'), ('transferred', 'Transferred out'), ('graduated', 'Graduated')], default='enrolled', max_length=12, verbose_name='status')),
-                ('household', models.CharField(choices=[('local', 'Local household'), ('city', 'Other district of the city'), ('outside', 'Outside the city')], default='local', max_length=8, verbose_name='household registration')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='students', to='core.school', verbose_name='school')),
-                ('school_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='students', to='core.schoolclass', verbose_name='class')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='student', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "student_no",
+                    models.CharField(max_length=20, unique=True, verbose_name="national student number"),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                (
+                    "gender",
+                    models.CharField(
+                        choices=[("male", "Male"), ("female", "Female")], max_length=6, verbose_name="gender"
+                    ),
+                ),
+                ("birth_date", models.DateField(verbose_name="birth date")),
+                (
+                    "id_number",
+                    models.CharField(
+                        blank=True, max_length=18, null=True, unique=True, verbose_name="ID number"
+                    ),
+                ),
+                ("enrolment_year", models.PositiveSmallIntegerField(verbose_name="enrolment year")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("enrolled", "Enrolled"),
+                            ("suspended", "Suspended"),
+                            ("transferred", "Transferred out"),
+                            ("graduated", "Graduated"),
+                        ],
+                        default="enrolled",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "household",
+                    models.CharField(
+                        choices=[
+                            ("local", "Local household"),
+                            ("city", "Other district of the city"),
+                            ("outside", "Outside the city"),
+                        ],
+                        default="local",
+                        max_length=8,
+                        verbose_name="household registration",
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="students",
+                        to="core.school",
+                        verbose_name="school",
+                    ),
+                ),
+                (
+                    "school_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="students",
+                        to="core.schoolclass",
+                        verbose_name="class",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="student",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'student',
-                'verbose_name_plural': 'students',
-                'ordering': ['student_no'],
+                "verbose_name": "student",
+                "verbose_name_plural": "students",
+                "ordering": ["student_no"],
             },
         ),
         migrations.CreateModel(
-            name='ClassEnrolment',
+            name="ClassEnrolment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateField(verbose_name='from')),
-                ('end', models.DateField(blank=True, null=True, verbose_name='until')),
-                ('reason', models.CharField(blank=True, max_length=50, verbose_name='reason')),
-                ('school_class', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='core.schoolclass')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='core.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateField(verbose_name="from")),
+                ("end", models.DateField(blank=True, null=True, verbose_name="until")),
+                ("reason", models.CharField(blank=True, max_length=50, verbose_name="reason")),
+                (
+                    "school_class",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="core.schoolclass",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="core.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['student', 'start'],
+                "ordering": ["student", "start"],
             },
         ),
         migrations.CreateModel(
-            name='StudentGuardian',
+            name="StudentGuardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relation', models.CharField(choices=[('father', 'Father'), ('mother', 'Mother'), ('grandparent', 'Grandparent'), ('other', 'Other guardian')], max_length=12, verbose_name='relation')),
-                ('guardian', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='student_links', to='core.guardian')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guardian_links', to='core.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("father", "Father"),
+                            ("mother", "Mother"),
+                            ("grandparent", "Grandparent"),
+                            ("other", "Other guardian"),
+                        ],
+                        max_length=12,
+                        verbose_name="relation",
+                    ),
+                ),
+                (
+                    "guardian",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="student_links",
+                        to="core.guardian",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guardian_links",
+                        to="core.student",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Teacher',
+            name="Teacher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('staff_no', models.CharField(max_length=20, unique=True, verbose_name='staff number')),
-                ('name', models.CharField(max_length=50, verbose_name='name')),
-                ('gender', models.CharField(choices=[('male', 'Male'), ('female', 'Female')], max_length=6, verbose_name='gender')),
-                ('birth_date', models.DateField(verbose_name='birth date')),
-                ('id_number', models.CharField(blank=True, max_length=18, null=True, unique=True, verbose_name='ID number')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='phone')),
-                ('title', models.CharField(choices=[('professor', 'Senior (professorial)'), ('senior', 'Senior'), ('first', 'First class'), ('second', 'Second class'), ('third', 'Third class'), ('none', 'Unranked')], max_length=12, verbose_name='professional title')),
-                ('qualification', models.CharField(choices=[('doctorate', 'Doctorate'), ('master', 'Master'), ('bachelor', 'Bachelor'), ('associate', 'Associate'), ('secondary', 'Secondary or below')], max_length=12, verbose_name='qualification')),
-                ('status', models.CharField(choices=[('established', 'On the establishment'), ('contract', 'Contract'), ('seconded', 'Seconded'), ('retired', 'Retired'), ('left', 'Left')], default='established', max_length=12, verbose_name='employment status')),
-                ('joined_school_on', models.DateField(blank=True, null=True, verbose_name='at this school since')),
-                ('started_teaching_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='teaching since')),
-                ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='teachers', to='core.school', verbose_name='school')),
-                ('subject', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.subject', verbose_name='subject')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='teacher', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("staff_no", models.CharField(max_length=20, unique=True, verbose_name="staff number")),
+                ("name", models.CharField(max_length=50, verbose_name="name")),
+                (
+                    "gender",
+                    models.CharField(
+                        choices=[("male", "Male"), ("female", "Female")], max_length=6, verbose_name="gender"
+                    ),
+                ),
+                ("birth_date", models.DateField(verbose_name="birth date")),
+                (
+                    "id_number",
+                    models.CharField(
+                        blank=True, max_length=18, null=True, unique=True, verbose_name="ID number"
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="phone")),
+                (
+                    "title",
+                    models.CharField(
+                        choices=[
+                            ("professor", "Senior (professorial)"),
+                            ("senior", "Senior"),
+                            ("first", "First class"),
+                            ("second", "Second class"),
+                            ("third", "Third class"),
+                            ("none", "Unranked"),
+                        ],
+                        max_length=12,
+                        verbose_name="professional title",
+                    ),
+                ),
+                (
+                    "qualification",
+                    models.CharField(
+                        choices=[
+                            ("doctorate", "Doctorate"),
+                            ("master", "Master"),
+                            ("bachelor", "Bachelor"),
+                            ("associate", "Associate"),
+                            ("secondary", "Secondary or below"),
+                        ],
+                        max_length=12,
+                        verbose_name="qualification",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("established", "On the establishment"),
+                            ("contract", "Contract"),
+                            ("seconded", "Seconded"),
+                            ("retired", "Retired"),
+                            ("left", "Left"),
+                        ],
+                        default="established",
+                        max_length=12,
+                        verbose_name="employment status",
+                    ),
+                ),
+                (
+                    "joined_school_on",
+                    models.DateField(blank=True, null=True, verbose_name="at this school since"),
+                ),
+                (
+                    "started_teaching_year",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="teaching since"),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="teachers",
+                        to="core.school",
+                        verbose_name="school",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="core.subject",
+                        verbose_name="subject",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="teacher",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'teacher',
-                'verbose_name_plural': 'teachers',
-                'ordering': ['staff_no'],
+                "verbose_name": "teacher",
+                "verbose_name_plural": "teachers",
+                "ordering": ["staff_no"],
             },
         ),
         migrations.AddField(
-            model_name='schoolclass',
-            name='head_teacher',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='head_of_classes', to='core.teacher', verbose_name='head teacher'),
+            model_name="schoolclass",
+            name="head_teacher",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="head_of_classes",
+                to="core.teacher",
+                verbose_name="head teacher",
+            ),
         ),
         migrations.CreateModel(
-            name='TeacherPosting',
+            name="TeacherPosting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateField(verbose_name='from')),
-                ('end', models.DateField(blank=True, null=True, verbose_name='until')),
-                ('reason', models.CharField(blank=True, max_length=50, verbose_name='reason')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='postings', to='core.school')),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='postings', to='core.teacher')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateField(verbose_name="from")),
+                ("end", models.DateField(blank=True, null=True, verbose_name="until")),
+                ("reason", models.CharField(blank=True, max_length=50, verbose_name="reason")),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="postings", to="core.school"
+                    ),
+                ),
+                (
+                    "teacher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="postings",
+                        to="core.teacher",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['teacher', 'start'],
+                "ordering": ["teacher", "start"],
             },
         ),
         migrations.CreateModel(
-            name='TeachingAssignment',
+            name="TeachingAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekly_hours', models.PositiveSmallIntegerField(default=0, verbose_name='weekly periods')),
-                ('school_class', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='core.schoolclass')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.subject')),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assignments', to='core.teacher')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("weekly_hours", models.PositiveSmallIntegerField(default=0, verbose_name="weekly periods")),
+                (
+                    "school_class",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="core.schoolclass",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="core.subject"),
+                ),
+                (
+                    "teacher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assignments",
+                        to="core.teacher",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Term',
+            name="Term",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('school_year', models.PositiveSmallIntegerField(help_text='Starting year', verbose_name='school year')),
-                ('semester', models.PositiveSmallIntegerField(choices=[(1, 'Autumn'), (2, 'Spring')], verbose_name='semester')),
-                ('start', models.DateField(verbose_name='start')),
-                ('end', models.DateField(verbose_name='end')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "school_year",
+                    models.PositiveSmallIntegerField(help_text="Starting year", verbose_name="school year"),
+                ),
+                (
+                    "semester",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Autumn"), (2, "Spring")], verbose_name="semester"
+                    ),
+                ),
+                ("start", models.DateField(verbose_name="start")),
+                ("end", models.DateField(verbose_name="end")),
             ],
             options={
-                'verbose_name': 'term',
-                'verbose_name_plural': 'terms',
-                'ordering': ['-school_year', '-semester'],
-                'constraints': [models.UniqueConstraint(fields=('school_year', 'semester'), name='term_unique')],
+                "verbose_name": "term",
+                "verbose_name_plural": "terms",
+                "ordering": ["-school_year", "-semester"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("school_year", "semester"), name="term_unique")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='grade',
-            constraint=models.UniqueConstraint(fields=('school', 'level'), name='grade_unique_level'),
+            model_name="grade",
+            constraint=models.UniqueConstraint(fields=("school", "level"), name="grade_unique_level"),
         ),
         migrations.AddConstraint(
-            model_name='campus',
-            constraint=models.UniqueConstraint(fields=('school', 'name'), name='campus_unique_name'),
+            model_name="campus",
+            constraint=models.UniqueConstraint(fields=("school", "name"), name="campus_unique_name"),
         ),
         migrations.AddIndex(
-            model_name='student',
-            index=models.Index(fields=['school', 'school_class'], name='core_studen_school__202d9e_idx'),
+            model_name="student",
+            index=models.Index(fields=["school", "school_class"], name="core_studen_school__202d9e_idx"),
         ),
         migrations.AddIndex(
-            model_name='student',
-            index=models.Index(fields=['name'], name='core_studen_name_a58b91_idx'),
+            model_name="student",
+            index=models.Index(fields=["name"], name="core_studen_name_a58b91_idx"),
         ),
         migrations.AddConstraint(
-            model_name='studentguardian',
-            constraint=models.UniqueConstraint(fields=('student', 'guardian'), name='student_guardian_unique'),
+            model_name="studentguardian",
+            constraint=models.UniqueConstraint(
+                fields=("student", "guardian"), name="student_guardian_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='teacher',
-            index=models.Index(fields=['school', 'subject'], name='core_teache_school__05f32f_idx'),
+            model_name="teacher",
+            index=models.Index(fields=["school", "subject"], name="core_teache_school__05f32f_idx"),
         ),
         migrations.AddIndex(
-            model_name='teacher',
-            index=models.Index(fields=['name'], name='core_teache_name_978a13_idx'),
+            model_name="teacher",
+            index=models.Index(fields=["name"], name="core_teache_name_978a13_idx"),
         ),
         migrations.AddConstraint(
-            model_name='schoolclass',
-            constraint=models.UniqueConstraint(fields=('grade', 'number'), name='class_unique_number'),
+            model_name="schoolclass",
+            constraint=models.UniqueConstraint(fields=("grade", "number"), name="class_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='teachingassignment',
-            constraint=models.UniqueConstraint(fields=('school_class', 'subject'), name='assignment_one_teacher_per_subject'),
+            model_name="teachingassignment",
+            constraint=models.UniqueConstraint(
+                fields=("school_class", "subject"), name="assignment_one_teacher_per_subject"
+            ),
         ),
     ]

@@ -1,0 +1,1 @@
+"""Pure allocation for the elective course supermarket (no Django)."""

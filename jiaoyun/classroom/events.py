@@ -1,0 +1,55 @@
+"""What travels on the channel layer between the consumers of one session, possibly in
+different worker processes (Redis layer) or in one (in-memory layer).
+
+Two groups per session: its screens and its students. The screen group receives one small
+event per counted answer and folds it into the screen's own tally, so the screen never
+queries the database while answers arrive; it re-reads the database whenever a question
+opens, closes or is revealed, which makes the final count exact even if an event was lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+
+def screen_group(session_id: int) -> str:
+    return f"classroom.{session_id}.screen"
+
+
+def student_group(session_id: int) -> str:
+    return f"classroom.{session_id}.students"
+
+
+async def answer_counted(
+    *, session_id: int, question_id: int, student_id: int, value: Any, is_correct: bool | None
+) -> None:
+    await get_channel_layer().group_send(
+        screen_group(session_id),
+        {
+            "type": "cls.answer",
+            "question": question_id,
+            "student": student_id,
+            "value": value,
+            "correct": is_correct,
+        },
+    )
+
+
+async def question_changed(
+    *, session_id: int, question: dict[str, Any], verdicts: dict[str, bool | None] | None = None
+) -> None:
+    """`question` is the students' view (no key before the reveal); `verdicts` maps each
+    answering student's id (as text) to right or wrong once the answer is revealed."""
+    layer = get_channel_layer()
+    await layer.group_send(screen_group(session_id), {"type": "cls.question", "question": question["id"]})
+    await layer.group_send(
+        student_group(session_id), {"type": "cls.question", "question": question, "verdicts": verdicts}
+    )
+
+
+async def session_ended(*, session_id: int) -> None:
+    layer = get_channel_layer()
+    for group in (screen_group(session_id), student_group(session_id)):
+        await layer.group_send(group, {"type": "cls.ended"})

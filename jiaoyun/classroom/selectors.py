@@ -1,0 +1,217 @@
+"""Every read of the live classroom, given the viewer. A teacher runs sessions for the
+classes they teach or head; a student takes part in the sessions of their own class; the
+academic-quality reports read answers through `answer_records`, scoped like the register."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from jiaoyun.accounts.scopes import Scope
+from jiaoyun.classroom import grading
+from jiaoyun.classroom.models import Answer, LiveSession, QuestionSet, SessionQuestion
+from jiaoyun.core.models import SchoolClass, Student, Teacher
+
+
+def teacher_of(user: Any) -> Teacher | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Teacher.objects.filter(user=user).first()
+
+
+def student_of(user: Any) -> Student | None:
+    """The enrolled student a user signs in as (a parent never answers for a child)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Student.objects.filter(user=user, status=Student.Status.ENROLLED, school_class__isnull=False)
+        .select_related("school_class")
+        .first()
+    )
+
+
+def taught_classes(scope: Scope) -> QuerySet[SchoolClass]:
+    return SchoolClass.objects.filter(id__in=scope.roster_class_ids).select_related("school", "grade")
+
+
+def question_sets(scope: Scope) -> QuerySet[QuestionSet]:
+    return QuestionSet.objects.filter(teacher_id__in=scope.teacher_ids).select_related("subject")
+
+
+def question_set(scope: Scope, pk: int) -> QuestionSet | None:
+    return question_sets(scope).filter(pk=pk).first()
+
+
+def teacher_sessions(scope: Scope) -> QuerySet[LiveSession]:
+    return LiveSession.objects.filter(teacher_id__in=scope.teacher_ids).select_related(
+        "school_class__grade", "school_class__school"
+    )
+
+
+def teacher_session(scope: Scope, pk: int) -> LiveSession | None:
+    """A session the viewer runs, for a class they still teach."""
+    return (
+        teacher_sessions(scope).filter(pk=pk, school_class_id__in=scope.roster_class_ids).first()
+    )
+
+
+def student_sessions(student: Student) -> QuerySet[LiveSession]:
+    return LiveSession.objects.filter(
+        school_class_id=student.school_class_id, status=LiveSession.Status.OPEN
+    ).select_related("teacher")
+
+
+def student_session(student: Student, pk: int) -> LiveSession | None:
+    return LiveSession.objects.filter(pk=pk, school_class_id=student.school_class_id).first()
+
+
+def open_session_by_code(code: str) -> LiveSession | None:
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return None
+    return LiveSession.objects.filter(join_code=code, status=LiveSession.Status.OPEN).first()
+
+
+def roster(session: LiveSession) -> list[dict[str, Any]]:
+    return [
+        {"id": pk, "name": name}
+        for pk, name in Student.objects.filter(
+            school_class_id=session.school_class_id, status=Student.Status.ENROLLED
+        )
+        .order_by("student_no")
+        .values_list("pk", "name")
+    ]
+
+
+def question_payload(question: SessionQuestion, *, with_key: bool = False) -> dict[str, Any]:
+    """A question as a device sees it: the key only once revealed (or for the teacher)."""
+    payload = {
+        "id": question.pk,
+        "position": question.position,
+        "kind": question.kind,
+        "prompt": question.prompt,
+        "options": list(question.options),
+        "status": question.status,
+        "knowledge_points": list(question.knowledge_points),
+        "has_key": question.key is not None,
+    }
+    if with_key or question.status == SessionQuestion.Status.REVEALED:
+        payload["key"] = question.key
+    return payload
+
+
+def current_question(session: LiveSession) -> SessionQuestion | None:
+    return session.questions.order_by("-position").first()
+
+
+@dataclass
+class ScreenState:
+    roster: list[dict[str, Any]]
+    question: dict[str, Any] | None
+    # student id -> (value, is_correct)
+    answers: dict[int, tuple[Any, bool | None]]
+
+
+def screen_state(session: LiveSession) -> ScreenState:
+    question = current_question(session)
+    answers: dict[int, tuple[Any, bool | None]] = {}
+    if question is not None:
+        answers = {
+            sid: (value, ok)
+            for sid, value, ok in question.answers.values_list("student_id", "value", "is_correct")
+        }
+    return ScreenState(
+        roster=roster(session),
+        question=question_payload(question, with_key=True) if question else None,
+        answers=answers,
+    )
+
+
+def student_state(session: LiveSession, student: Student) -> dict[str, Any]:
+    question = current_question(session) if session.is_open else None
+    state: dict[str, Any] = {"type": "state", "session_open": session.is_open, "question": None}
+    if question is not None:
+        state["question"] = question_payload(question)
+        mine = question.answers.filter(student=student).values_list("value", "is_correct").first()
+        state["my_answer"] = mine[0] if mine else None
+        if question.status == SessionQuestion.Status.REVEALED and mine:
+            state["correct"] = mine[1]
+    return state
+
+
+def session_report(session: LiveSession) -> list[dict[str, Any]]:
+    """Each question asked with its distribution, counts and who answered what."""
+    names = dict(
+        Student.objects.filter(school_class_id=session.school_class_id).values_list("pk", "name")
+    )
+    rows = []
+    for question in session.questions.prefetch_related("answers"):
+        answers = sorted(question.answers.all(), key=lambda a: names.get(a.student_id, ""))
+        rows.append(
+            {
+                "question": question,
+                "answered": len(answers),
+                "correct": sum(1 for a in answers if a.is_correct),
+                "distribution": grading.distribution(
+                    question.kind, question.options, [a.value for a in answers]
+                ),
+                "answers": [
+                    {"name": names.get(a.student_id, "?"), "text": display_value(question, a.value), "ok": a.is_correct}
+                    for a in answers
+                ],
+            }
+        )
+    return rows
+
+
+def display_value(question: SessionQuestion, value: Any) -> str:
+    if question.kind == "single":
+        return question.options[value]
+    if question.kind == "multiple":
+        return "、".join(question.options[i] for i in value)
+    if question.kind == "true_false":
+        return question.options[0 if value else 1]
+    return str(value)
+
+
+def my_survey_answers(session: LiveSession, student: Student) -> dict[int, Any]:
+    return dict(
+        Answer.objects.filter(session_question__session=session, student=student).values_list(
+            "session_question_id", "value"
+        )
+    )
+
+
+def answer_records(scope: Scope, *, school_class_id: int | None = None) -> Iterator[dict[str, Any]]:
+    """One row per answer and knowledge point, for class history and the academic-quality
+    reports (the shape of the exam item facts: student, item, knowledge point, right)."""
+    visible = Q(session__school_class_id__in=scope.roster_class_ids) | Q(
+        session__school_class__school_id__in=scope.admin_school_ids
+    )
+    questions = SessionQuestion.objects.all() if scope.district else SessionQuestion.objects.filter(visible)
+    if school_class_id is not None:
+        questions = questions.filter(session__school_class_id=school_class_id)
+    answers = (
+        Answer.objects.filter(session_question__in=questions)
+        .select_related("session_question__session")
+        .order_by("session_question__session_id", "session_question__position", "student_id")
+    )
+    for answer in answers.iterator(chunk_size=2000):
+        question = answer.session_question
+        session = question.session
+        for point in question.knowledge_points or [""]:
+            yield {
+                "session_id": session.pk,
+                "mode": session.mode,
+                "class_id": session.school_class_id,
+                "date": session.started_at.date(),
+                "question_id": question.pk,
+                "position": question.position,
+                "kind": question.kind,
+                "knowledge_point": point,
+                "student_id": answer.student_id,
+                "is_correct": answer.is_correct,
+            }

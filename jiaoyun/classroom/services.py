@@ -1,0 +1,272 @@
+"""Every write of the live classroom. Callers have checked who may do it (selectors).
+
+Services do not publish to the channel layer: the live consumers publish after a service
+returns, so that the one database thread of a worker never waits on Redis (see
+`jiaoyun.classroom.events`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiaoyun.classroom import grading
+from jiaoyun.classroom.models import (
+    CHOICE_KINDS,
+    Answer,
+    LiveSession,
+    Question,
+    QuestionKind,
+    QuestionSet,
+    SessionQuestion,
+)
+from jiaoyun.core.models import SchoolClass, Student, Subject, Teacher
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as given (the message says why, for the teacher)."""
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    kind: str
+    prompt: str
+    options: list[str]
+    key: Any
+    tolerance: float
+    knowledge_points: list[str]
+
+
+def question_spec(
+    *,
+    kind: str,
+    prompt: str,
+    options: list[str] | None = None,
+    key: Any = None,
+    tolerance: float = 0,
+    knowledge_points: list[str] | None = None,
+    true_false_labels: tuple[str, str] = ("✓", "✗"),
+) -> QuestionSpec:
+    if kind not in QuestionKind.values:
+        raise QuestionError("kind")
+    prompt = " ".join(str(prompt).split())
+    if not prompt:
+        raise QuestionError("prompt")
+    options = [" ".join(str(o).split()) for o in (options or []) if str(o).strip()]
+    if kind in CHOICE_KINDS:
+        if not 2 <= len(options) <= grading.MAX_OPTIONS:
+            raise QuestionError("options")
+    elif kind == QuestionKind.TRUE_FALSE:
+        options = list(true_false_labels)
+    else:
+        options = []
+    try:
+        clean = grading.clean_key(kind, options, key)
+    except grading.InvalidAnswer:
+        raise QuestionError("key") from None
+    points = [p.strip() for p in (knowledge_points or []) if p.strip()]
+    return QuestionSpec(kind, prompt[:500], options, clean, max(0.0, float(tolerance or 0)), points)
+
+
+@transaction.atomic
+def create_question_set(*, teacher: Teacher, title: str, subject: Subject | None = None) -> QuestionSet:
+    return QuestionSet.objects.create(teacher=teacher, title=title.strip()[:100], subject=subject)
+
+
+@transaction.atomic
+def add_question(*, question_set: QuestionSet, spec: QuestionSpec) -> Question:
+    last = question_set.questions.order_by("-position").values_list("position", flat=True).first()
+    return Question.objects.create(
+        question_set=question_set, position=(last or 0) + 1, **_fields(spec)
+    )
+
+
+def _fields(spec: QuestionSpec) -> dict[str, Any]:
+    return {
+        "kind": spec.kind,
+        "prompt": spec.prompt,
+        "options": spec.options,
+        "key": spec.key,
+        "tolerance": spec.tolerance,
+        "knowledge_points": spec.knowledge_points,
+    }
+
+
+def spec_of(question: Question) -> QuestionSpec:
+    return QuestionSpec(
+        question.kind,
+        question.prompt,
+        list(question.options),
+        question.key,
+        question.tolerance,
+        list(question.knowledge_points),
+    )
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def start_session(
+    *,
+    teacher: Teacher,
+    school_class: SchoolClass,
+    mode: str = LiveSession.Mode.LIVE,
+    title: str = "",
+    question_set: QuestionSet | None = None,
+) -> LiveSession:
+    # A clash with another open session's code is rare (a million codes); retry on it.
+    for _attempt in range(20):
+        try:
+            with transaction.atomic():
+                session = LiveSession.objects.create(
+                    teacher=teacher,
+                    school_class=school_class,
+                    mode=mode,
+                    title=title.strip()[:100],
+                    question_set=question_set,
+                    join_code=_new_code(),
+                )
+                if mode == LiveSession.Mode.SURVEY and question_set is not None:
+                    for question in question_set.questions.all():
+                        _ask(session, spec_of(question), source=question)
+                return session
+        except IntegrityError:
+            continue
+    raise RuntimeError("no free join code")
+
+
+def _ask(session: LiveSession, spec: QuestionSpec, *, source: Question | None) -> SessionQuestion:
+    last = session.questions.order_by("-position").values_list("position", flat=True).first()
+    return SessionQuestion.objects.create(
+        session=session, position=(last or 0) + 1, source=source, **_fields(spec)
+    )
+
+
+@transaction.atomic
+def ask_question(
+    *, session: LiveSession, spec: QuestionSpec, source: Question | None = None
+) -> tuple[SessionQuestion, list[int]]:
+    """Open a question; a live session has one open question at a time, so the one still
+    open is closed first. Returns the new question and the ids of the questions closed."""
+    session = LiveSession.objects.select_for_update().get(pk=session.pk)
+    if not session.is_open:
+        raise QuestionError("ended")
+    closed = list(
+        session.questions.filter(status=SessionQuestion.Status.OPEN).values_list("pk", flat=True)
+    )
+    if closed:
+        SessionQuestion.objects.filter(pk__in=closed).update(
+            status=SessionQuestion.Status.CLOSED, closed_at=timezone.now()
+        )
+    return _ask(session, spec, source=source), closed
+
+
+@transaction.atomic
+def close_question(*, question: SessionQuestion) -> SessionQuestion:
+    question = SessionQuestion.objects.select_for_update().get(pk=question.pk)
+    if question.status == SessionQuestion.Status.OPEN:
+        question.status = SessionQuestion.Status.CLOSED
+        question.closed_at = timezone.now()
+        question.save(update_fields=["status", "closed_at"])
+    return question
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def reveal_question(*, question: SessionQuestion, key: Any = _UNSET) -> SessionQuestion:
+    """Close the question if still open, optionally set the key (a question asked on the fly
+    gets its answer now), and grade every answer."""
+    question = close_question(question=question)
+    if key is not _UNSET:
+        try:
+            question.key = grading.clean_key(question.kind, question.options, key)
+        except grading.InvalidAnswer:
+            raise QuestionError("key") from None
+    question.status = SessionQuestion.Status.REVEALED
+    question.save(update_fields=["status", "key"])
+    regrade(question=question)
+    return question
+
+
+def regrade(*, question: SessionQuestion) -> None:
+    changed = []
+    for answer in question.answers.all():
+        verdict = grading.grade(question.kind, question.key, question.tolerance, answer.value)
+        if verdict != answer.is_correct:
+            answer.is_correct = verdict
+            changed.append(answer)
+    Answer.objects.bulk_update(changed, ["is_correct"])
+
+
+@dataclass(frozen=True)
+class Submitted:
+    # "accepted" (first answer), "changed", "unchanged" (a resend), "closed", "invalid".
+    outcome: str
+    value: Any = None
+    is_correct: bool | None = None
+
+    @property
+    def counts(self) -> bool:
+        return self.outcome in ("accepted", "changed")
+
+
+def submit_answer(*, question_id: int, student: Student, raw: Any) -> Submitted:
+    """Record a student's answer. The question row is locked for the check-and-write, so an
+    answer racing the teacher's close either lands before it (and is in the final count) or
+    is refused; the uniqueness on (question, student) makes a resend count once."""
+    with transaction.atomic():
+        question = (
+            SessionQuestion.objects.select_for_update()
+            .filter(pk=question_id, session__school_class_id=student.school_class_id)
+            .only("kind", "options", "key", "tolerance", "status")
+            .first()
+        )
+        if question is None or not question.is_open:
+            return Submitted("closed")
+        try:
+            value = grading.clean_value(question.kind, question.options, raw)
+        except grading.InvalidAnswer:
+            return Submitted("invalid")
+        verdict = grading.grade(question.kind, question.key, question.tolerance, value)
+        answer = Answer.objects.filter(session_question_id=question_id, student=student).first()
+        if answer is None:
+            Answer.objects.create(
+                session_question_id=question_id, student=student, value=value, is_correct=verdict
+            )
+            return Submitted("accepted", value, verdict)
+        if answer.value == value:
+            return Submitted("unchanged", value, verdict)
+        answer.value = value
+        answer.is_correct = verdict
+        answer.save(update_fields=["value", "is_correct", "updated_at"])
+        return Submitted("changed", value, verdict)
+
+
+@transaction.atomic
+def submit_survey(*, session: LiveSession, student: Student, raw: dict[int, Any]) -> dict[int, Submitted]:
+    """A student's answers to a questionnaire, all or nothing: a bad answer to one question
+    leaves the others unrecorded so the form comes back whole."""
+    results = {qid: submit_answer(question_id=qid, student=student, raw=value) for qid, value in raw.items()}
+    if any(r.outcome in ("invalid", "closed") for r in results.values()):
+        transaction.set_rollback(True)
+    return results
+
+
+@transaction.atomic
+def end_session(*, session: LiveSession) -> LiveSession:
+    session = LiveSession.objects.select_for_update().get(pk=session.pk)
+    if session.is_open:
+        session.questions.filter(status=SessionQuestion.Status.OPEN).update(
+            status=SessionQuestion.Status.CLOSED, closed_at=timezone.now()
+        )
+        session.status = LiveSession.Status.ENDED
+        session.ended_at = timezone.now()
+        session.save(update_fields=["status", "ended_at"])
+    return session

@@ -1,0 +1,656 @@
+"""Every write of the course supermarket: keyword-only, one transaction each.
+
+Seats move only through `_take_seat` and `_release_seat`: a conditional UPDATE on the
+elective's counter (`taken = taken + 1 WHERE taken < capacity`) and an INSERT guarded by the
+unique constraints on (student, elective) and (student, slot). The hot elective row is
+touched last, so its row lock is held only for the commit, not for the whole request. On
+PostgreSQL a swap through the waitlist can lock two electives in opposite orders; the
+database then aborts one transaction as a deadlock and `_retrying` runs it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from jiaoyun.analytics.electives import lottery
+from jiaoyun.core.models import School, Student, Teacher, Term
+from jiaoyun.electives.models import (
+    Attendance,
+    Catalogue,
+    Elective,
+    ElectivePhoto,
+    Enrolment,
+    Preference,
+    Rating,
+    SelectionEvent,
+    SelectionRound,
+    StudentLoad,
+    TimeSlot,
+    WaitlistEntry,
+    Work,
+    WorkLike,
+)
+
+T = TypeVar("T")
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
+PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# PostgreSQL's deadlock_detected and serialization_failure: safe to run the transaction again.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+class SelectionError(Exception):
+    """A refusal the student or the office can act on. `code` is stable for the JSON API."""
+
+    MESSAGES: dict[str, Any] = {
+        "unknown": _("This elective does not exist."),
+        "not_published": _("This catalogue is not published yet."),
+        "closed": _("No selection round is open now."),
+        "lottery_pending": _("The lottery of the preference round has not been run yet."),
+        "not_eligible": _("This elective is not open to your grade."),
+        "full": _("This elective is full."),
+        "already_enrolled": _("You already have a seat in this elective."),
+        "slot_taken": _("You already have an elective at this time."),
+        "limit_reached": _("You already have as many electives as you may take."),
+        "not_enrolled": _("You have no seat in this elective."),
+        "not_full": _("This elective still has seats: take one instead of waiting."),
+        "already_waitlisted": _("You are already on the waitlist."),
+        "not_waitlisted": _("You are not on the waitlist."),
+        "too_many_choices": _("You ranked more electives than this round allows."),
+        "duplicate_choice": _("You ranked an elective twice."),
+        "not_preference_round": _("This is not a preference round."),
+        "round_open": _("The round is still open."),
+        "already_allocated": _("The lottery of this round has already been run."),
+        "ratings_closed": _("Ratings and work open at the end of term."),
+        "own_work": _("You cannot like your own work."),
+        "not_student": _("Only students choose electives."),
+        "capacity_below_taken": _("The capacity cannot be lower than the seats already taken."),
+        "slot_in_use": _("Students already hold seats: the time slot cannot change."),
+        "empty_catalogue": _("Add electives before publishing."),
+        "limit_below_held": _("Some students already hold more electives than that."),
+    }
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(code)
+
+    @property
+    def message(self) -> str:
+        return str(self.MESSAGES.get(self.code, self.code))
+
+
+def _retrying[T](work: Callable[[], T], attempts: int = 5) -> T:
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return work()
+        except OperationalError as error:
+            sqlstate = getattr(error.__cause__, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts - 1:
+                raise
+            time.sleep(0.005 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+# --- The academic office: catalogues, slots, electives, rounds ---------------------------------
+
+
+def create_catalogue(*, school: School, term: Term, title: str, max_per_student: int = 1) -> Catalogue:
+    with transaction.atomic():
+        return Catalogue.objects.create(school=school, term=term, title=title, max_per_student=max_per_student)
+
+
+def update_catalogue(
+    *, catalogue: Catalogue, title: str, max_per_student: int, ratings_open_on: dt.date | None
+) -> Catalogue:
+    with transaction.atomic():
+        catalogue = Catalogue.objects.select_for_update().get(pk=catalogue.pk)
+        if StudentLoad.objects.filter(catalogue=catalogue, held__gt=max_per_student).exists():
+            raise SelectionError("limit_below_held")
+        catalogue.title = title
+        catalogue.max_per_student = max_per_student
+        catalogue.ratings_open_on = ratings_open_on
+        catalogue.save()
+        StudentLoad.objects.filter(catalogue=catalogue).update(limit=max_per_student)
+        return catalogue
+
+
+def publish_catalogue(*, catalogue: Catalogue) -> Catalogue:
+    with transaction.atomic():
+        if not catalogue.electives.exists():
+            raise SelectionError("empty_catalogue")
+        catalogue.status = Catalogue.Status.PUBLISHED
+        catalogue.published_at = timezone.now()
+        catalogue.save(update_fields=["status", "published_at"])
+        return catalogue
+
+
+def add_slot(*, catalogue: Catalogue, weekday: int, start: dt.time, end: dt.time) -> TimeSlot:
+    with transaction.atomic():
+        return TimeSlot.objects.create(catalogue=catalogue, weekday=weekday, start=start, end=end)
+
+
+def save_elective(
+    *,
+    catalogue: Catalogue,
+    title: str,
+    category: str,
+    teacher: Teacher,
+    room: str,
+    slot: TimeSlot,
+    capacity: int,
+    grade_levels: Sequence[int],
+    description: str = "",
+    elective: Elective | None = None,
+) -> Elective:
+    """Create an elective, or change one. A larger capacity promotes the waitlist at once."""
+
+    def work() -> Elective:
+        if elective is None:
+            return Elective.objects.create(
+                catalogue=catalogue, title=title, category=category, teacher=teacher, room=room,
+                slot=slot, capacity=capacity, grade_levels=sorted(set(grade_levels)), description=description,
+            )  # fmt: skip
+        current = Elective.objects.select_for_update().get(pk=elective.pk)
+        if capacity < current.taken:
+            raise SelectionError("capacity_below_taken")
+        if slot.pk != current.slot_id and current.taken:
+            raise SelectionError("slot_in_use")
+        current.title, current.category, current.teacher, current.room = title, category, teacher, room
+        current.slot, current.capacity, current.description = slot, capacity, description
+        current.grade_levels = sorted(set(grade_levels))
+        current.save()
+        _promote([current.pk])
+        return current
+
+    return _retrying(work)
+
+
+def validate_photo(upload: UploadedFile) -> str:
+    """Check that an upload is a JPEG, PNG or WebP photo of sane size; return its extension.
+    The decoder, not the file name or the browser's content type, decides the type."""
+    from PIL import Image, UnidentifiedImageError
+
+    if upload.size is None or upload.size > MAX_PHOTO_BYTES:
+        raise ValidationError(_("A photo may be at most 5 MB."), code="too_large")
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            kind = image.format
+            width, height = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(_("This file is not a photo."), code="not_image") from None
+    finally:
+        upload.seek(0)
+    if kind not in PHOTO_FORMATS:
+        raise ValidationError(_("Photos must be JPEG, PNG or WebP."), code="bad_type")
+    if width * height > MAX_PHOTO_PIXELS:
+        raise ValidationError(_("This photo has too many pixels."), code="too_many_pixels")
+    return PHOTO_FORMATS[kind]
+
+
+def add_photo(*, elective: Elective, upload: UploadedFile, caption: str = "") -> ElectivePhoto:
+    extension = validate_photo(upload)
+    upload.name = f"photo.{extension}"
+    with transaction.atomic():
+        return ElectivePhoto.objects.create(elective=elective, image=upload, caption=caption)
+
+
+def create_round(
+    *, catalogue: Catalogue, kind: str, opens_at: dt.datetime, closes_at: dt.datetime, max_choices: int = 5
+) -> SelectionRound:
+    seed = lottery_seed = ""
+    if kind == SelectionRound.Kind.PREFERENCE:
+        seed = secrets.token_hex(32)
+        lottery_seed = lottery.seed_commitment(seed)
+    with transaction.atomic():
+        return SelectionRound.objects.create(
+            catalogue=catalogue, kind=kind, opens_at=opens_at, closes_at=closes_at,
+            max_choices=max_choices, seed=seed, seed_commitment=lottery_seed,
+        )  # fmt: skip
+
+
+# --- Students: preferences, seats, waitlists ----------------------------------------------------
+
+
+def _level(student: Student) -> int | None:
+    school_class = student.school_class
+    return school_class.grade.level if school_class is not None else None
+
+
+def _elective_for(student: Student, elective_id: int) -> Elective:
+    elective = (
+        Elective.objects.select_related("catalogue")
+        .filter(pk=elective_id, catalogue__school_id=student.school_id)
+        .first()
+    )
+    if elective is None:
+        raise SelectionError("unknown")
+    if not elective.catalogue.is_published:
+        raise SelectionError("not_published")
+    return elective
+
+
+def _open_round(catalogue_id: int, now: dt.datetime) -> SelectionRound:
+    rounds = list(SelectionRound.objects.filter(catalogue_id=catalogue_id, opens_at__lte=now))
+    if any(r.is_preference and r.has_closed(now) and r.allocated_at is None for r in rounds):
+        raise SelectionError("lottery_pending")
+    for selection_round in rounds:
+        if selection_round.is_open(now):
+            return selection_round
+    raise SelectionError("closed")
+
+
+def _first_come_round(elective: Elective, now: dt.datetime) -> SelectionRound:
+    selection_round = _open_round(elective.catalogue_id, now)
+    if selection_round.is_preference:
+        raise SelectionError("closed")
+    return selection_round
+
+
+def _check_eligible(student: Student, elective: Elective) -> None:
+    if student.status != Student.Status.ENROLLED or not elective.admits_level(_level(student)):
+        raise SelectionError("not_eligible")
+
+
+def _take_seat(
+    *, student_id: int, elective: Elective, limit: int, source: str, action: str, rank: int | None = None,
+    by_id: int | None = None, count_load: bool = True,
+) -> Enrolment:  # fmt: skip
+    """Inside a transaction: claim a seat or raise. Raises IntegrityError on a duplicate seat
+    or a second elective in the slot (the caller diagnoses which)."""
+    if count_load:
+        loads = StudentLoad.objects.filter(
+            student_id=student_id, catalogue_id=elective.catalogue_id, held__lt=F("limit")
+        )
+        if not loads.update(held=F("held") + 1):
+            StudentLoad.objects.bulk_create(
+                [StudentLoad(student_id=student_id, catalogue_id=elective.catalogue_id, held=0, limit=limit)],
+                ignore_conflicts=True,
+            )
+            if not loads.update(held=F("held") + 1):
+                raise SelectionError("limit_reached")
+    enrolment = Enrolment.objects.create(
+        student_id=student_id, elective_id=elective.pk, catalogue_id=elective.catalogue_id,
+        slot_id=elective.slot_id, source=source, rank=rank,
+    )  # fmt: skip
+    SelectionEvent.objects.create(
+        catalogue_id=elective.catalogue_id, elective_id=elective.pk, student_id=student_id, action=action, by_id=by_id
+    )
+    # Last, so that the hot row stays locked only until the commit.
+    if not Elective.objects.filter(pk=elective.pk, taken__lt=F("capacity")).update(taken=F("taken") + 1):
+        raise SelectionError("full")
+    return enrolment
+
+
+def _release_seat(*, enrolment: Enrolment, action: str, by_id: int | None, count_load: bool = True) -> None:
+    enrolment.delete()
+    if count_load:
+        StudentLoad.objects.filter(student_id=enrolment.student_id, catalogue_id=enrolment.catalogue_id).update(
+            held=F("held") - 1
+        )
+    Elective.objects.filter(pk=enrolment.elective_id).update(taken=F("taken") - 1)
+    SelectionEvent.objects.create(
+        catalogue_id=enrolment.catalogue_id, elective_id=enrolment.elective_id, student_id=enrolment.student_id,
+        action=action, by_id=by_id,
+    )  # fmt: skip
+
+
+def _diagnose_conflict(student: Student, elective: Elective) -> SelectionError:
+    if Enrolment.objects.filter(student=student, elective=elective).exists():
+        return SelectionError("already_enrolled")
+    return SelectionError("slot_taken")
+
+
+def select(*, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None) -> Enrolment:
+    """Take a seat in a first-come round."""
+    now = now or timezone.now()
+    elective = _elective_for(student, elective_id)
+    _first_come_round(elective, now)
+    _check_eligible(student, elective)
+    try:
+        return _retrying(
+            lambda: _take_seat(
+                student_id=student.pk, elective=elective, limit=elective.catalogue.max_per_student,
+                source=Enrolment.Source.FIRST_COME, action=SelectionEvent.Action.ENROL, by_id=by_id,
+            )  # fmt: skip
+        )
+    except IntegrityError:
+        raise _diagnose_conflict(student, elective) from None
+
+
+def withdraw(*, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None) -> None:
+    """Give a seat back during an open round; the waitlist's head takes it in the same transaction."""
+    now = now or timezone.now()
+    elective = _elective_for(student, elective_id)
+    _open_round(elective.catalogue_id, now)
+
+    def work() -> None:
+        enrolment = Enrolment.objects.select_for_update().filter(student=student, elective=elective).first()
+        if enrolment is None:
+            raise SelectionError("not_enrolled")
+        _release_seat(enrolment=enrolment, action=SelectionEvent.Action.WITHDRAW, by_id=by_id)
+        _promote([elective.pk])
+
+    _retrying(work)
+
+
+def join_waitlist(*, student: Student, elective_id: int, now: dt.datetime | None = None) -> WaitlistEntry:
+    now = now or timezone.now()
+    elective = _elective_for(student, elective_id)
+    _first_come_round(elective, now)
+    _check_eligible(student, elective)
+
+    def work() -> WaitlistEntry:
+        current = Elective.objects.select_for_update().get(pk=elective.pk)
+        if current.taken < current.capacity:
+            raise SelectionError("not_full")
+        if Enrolment.objects.filter(student=student, elective=elective).exists():
+            raise SelectionError("already_enrolled")
+        if WaitlistEntry.objects.filter(student=student, elective=elective).exists():
+            raise SelectionError("already_waitlisted")
+        entry = WaitlistEntry.objects.create(student=student, elective=elective, created_at=now)
+        SelectionEvent.objects.create(
+            catalogue_id=elective.catalogue_id, elective=elective, student=student,
+            action=SelectionEvent.Action.WAITLIST,
+        )  # fmt: skip
+        return entry
+
+    try:
+        return _retrying(work)
+    except IntegrityError:
+        raise SelectionError("already_waitlisted") from None
+
+
+def leave_waitlist(*, student: Student, elective_id: int) -> None:
+    with transaction.atomic():
+        deleted, _ = WaitlistEntry.objects.filter(student=student, elective_id=elective_id).delete()
+        if not deleted:
+            raise SelectionError("not_waitlisted")
+        elective = Elective.objects.get(pk=elective_id)
+        SelectionEvent.objects.create(
+            catalogue_id=elective.catalogue_id, elective=elective, student=student,
+            action=SelectionEvent.Action.LEAVE_WAITLIST,
+        )  # fmt: skip
+
+
+def _promote(elective_ids: list[int]) -> int:
+    """Inside a transaction: fill free seats from the waitlists, head first. A student who holds
+    another elective in the same slot swaps it, which frees that elective's seat in turn."""
+    promoted = 0
+    queue = list(elective_ids)
+    while queue:
+        elective = Elective.objects.select_for_update().select_related("catalogue").get(pk=queue.pop(0))
+        while elective.taken < elective.capacity:
+            entry = WaitlistEntry.objects.filter(elective=elective).order_by("created_at", "pk").first()
+            if entry is None:
+                break
+            entry.delete()
+            if Enrolment.objects.filter(student_id=entry.student_id, elective=elective).exists():
+                continue
+            held = Enrolment.objects.filter(student_id=entry.student_id, slot_id=elective.slot_id).first()
+            if held is not None:
+                _release_seat(enrolment=held, action=SelectionEvent.Action.SWAP_OUT, by_id=None, count_load=False)
+                queue.append(held.elective_id)
+            try:
+                _take_seat(
+                    student_id=entry.student_id, elective=elective, limit=elective.catalogue.max_per_student,
+                    source=Enrolment.Source.WAITLIST, action=SelectionEvent.Action.PROMOTE, rank=entry.rank,
+                    count_load=held is None,
+                )  # fmt: skip
+            except SelectionError as refusal:
+                if refusal.code != "limit_reached":
+                    raise
+                continue
+            # The student now has this slot: waitlists they ranked lower in it are moot.
+            later = WaitlistEntry.objects.filter(student_id=entry.student_id, elective__slot_id=elective.slot_id)
+            if entry.rank is not None:
+                later = later.exclude(rank__lt=entry.rank)
+            later.delete()
+            promoted += 1
+            elective.taken += 1
+    return promoted
+
+
+def submit_preferences(
+    *, round: SelectionRound, student: Student, elective_ids: Sequence[int], now: dt.datetime | None = None
+) -> list[Preference]:
+    now = now or timezone.now()
+    if not round.is_preference:
+        raise SelectionError("not_preference_round")
+    if not round.is_open(now):
+        raise SelectionError("closed")
+    if not round.catalogue.is_published or round.catalogue.school_id != student.school_id:
+        raise SelectionError("not_published")
+    if len(elective_ids) > round.max_choices:
+        raise SelectionError("too_many_choices")
+    if len(set(elective_ids)) != len(elective_ids):
+        raise SelectionError("duplicate_choice")
+    electives = {e.pk: e for e in Elective.objects.filter(catalogue=round.catalogue, pk__in=elective_ids)}
+    if len(electives) != len(elective_ids):
+        raise SelectionError("unknown")
+    for elective in electives.values():
+        _check_eligible(student, elective)
+    with transaction.atomic():
+        Preference.objects.filter(round=round, student=student).delete()
+        return Preference.objects.bulk_create(
+            [
+                Preference(round=round, student=student, elective=electives[eid], rank=rank)
+                for rank, eid in enumerate(elective_ids, start=1)
+            ]
+        )
+
+
+@dataclass
+class LotteryResult:
+    round: SelectionRound
+    applicants: int
+    granted: int
+    waitlisted: int
+    by_rank: dict[int, int]  # rank -> seats granted at that rank
+
+
+def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> LotteryResult:
+    """Allocate the seats of a closed preference round (see jiaoyun.analytics.electives.lottery)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        selection_round = SelectionRound.objects.select_for_update().select_related("catalogue").get(pk=round.pk)
+        if not selection_round.is_preference:
+            raise SelectionError("not_preference_round")
+        if not selection_round.has_closed(now):
+            raise SelectionError("round_open")
+        if selection_round.allocated_at is not None:
+            raise SelectionError("already_allocated")
+        catalogue = selection_round.catalogue
+        electives = {e.pk: e for e in Elective.objects.select_for_update().filter(catalogue=catalogue)}
+        choices: dict[int, list[int]] = defaultdict(list)
+        students: dict[int, Student] = {}
+        for pref in (
+            Preference.objects.filter(round=selection_round)
+            .select_related("student__school_class__grade")
+            .order_by("student_id", "rank")
+        ):
+            students[pref.student_id] = pref.student
+            if electives[pref.elective_id].admits_level(_level(pref.student)) and (
+                pref.student.status == Student.Status.ENROLLED
+            ):
+                choices[pref.student_id].append(pref.elective_id)
+        held: dict[int, set[int]] = defaultdict(set)
+        for student_id, slot_id in Enrolment.objects.filter(catalogue=catalogue).values_list("student_id", "slot_id"):
+            held[student_id].add(slot_id)
+        applicants = [
+            lottery.Applicant(
+                id=sid, choices=tuple(choices[sid]), room=catalogue.max_per_student - len(held[sid]),
+                held_slots=frozenset(held[sid]),
+            )  # fmt: skip
+            for sid in sorted(students)
+        ]
+        courses = [lottery.Course(id=e.pk, seats=e.capacity - e.taken, slot=e.slot_id) for e in electives.values()]
+        allocation = lottery.allocate(courses, applicants, seed=selection_round.seed)
+
+        Enrolment.objects.bulk_create(
+            [
+                Enrolment(
+                    student_id=sid, elective_id=eid, catalogue=catalogue, slot_id=electives[eid].slot_id,
+                    source=Enrolment.Source.LOTTERY, rank=rank,
+                )  # fmt: skip
+                for sid, eid, rank in allocation.granted
+            ],
+            batch_size=1000,
+        )
+        SelectionEvent.objects.bulk_create(
+            [
+                SelectionEvent(
+                    at=now, catalogue=catalogue, elective_id=eid, student_id=sid, action=SelectionEvent.Action.LOTTERY
+                )
+                for sid, eid, _ in allocation.granted
+            ],
+            batch_size=1000,
+        )
+        WaitlistEntry.objects.bulk_create(
+            [
+                WaitlistEntry(elective_id=eid, student_id=sid, rank=rank, created_at=now)
+                for sid, eid, rank in allocation.waitlisted
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        _recount(catalogue)
+        selection_round.input_hash = allocation.input_hash
+        selection_round.algorithm = lottery.ALGORITHM
+        selection_round.allocated_at = now
+        selection_round.save(update_fields=["input_hash", "algorithm", "allocated_at"])
+    by_rank: dict[int, int] = defaultdict(int)
+    for _sid, _eid, rank in allocation.granted:
+        by_rank[rank] += 1
+    return LotteryResult(
+        round=selection_round, applicants=len(applicants), granted=len(allocation.granted),
+        waitlisted=len(allocation.waitlisted), by_rank=dict(sorted(by_rank.items())),
+    )  # fmt: skip
+
+
+def _recount(catalogue: Catalogue) -> None:
+    """Set the seat and load counters from the enrolment rows after a bulk allocation."""
+    seats = (
+        Enrolment.objects.filter(elective=OuterRef("pk"))
+        .order_by()
+        .values("elective")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    Elective.objects.filter(catalogue=catalogue).update(
+        taken=Coalesce(Subquery(seats, output_field=IntegerField()), Value(0))
+    )
+    counts = dict(
+        Enrolment.objects.filter(catalogue=catalogue).order_by().values_list("student_id").annotate(n=Count("pk"))
+    )
+    StudentLoad.objects.bulk_create(
+        [StudentLoad(student_id=sid, catalogue=catalogue, held=0, limit=catalogue.max_per_student) for sid in counts],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    loads = (
+        Enrolment.objects.filter(student=OuterRef("student"), catalogue=catalogue)
+        .order_by()
+        .values("student")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    StudentLoad.objects.filter(catalogue=catalogue).update(
+        held=Coalesce(Subquery(loads, output_field=IntegerField()), Value(0))
+    )
+
+
+# --- Teaching and the end of term ---------------------------------------------------------------
+
+
+def record_attendance(
+    *, elective: Elective, date: dt.date, statuses: Mapping[int, str], by_id: int | None
+) -> int:
+    """Upsert one lesson's register. Only students holding a seat can be marked."""
+    enrolled = set(Enrolment.objects.filter(elective=elective).values_list("student_id", flat=True))
+    unknown = set(statuses) - enrolled
+    if unknown:
+        raise SelectionError("not_enrolled")
+    valid = set(Attendance.Status.values)
+    if any(status not in valid for status in statuses.values()):
+        raise ValidationError(_("Unknown attendance status."))
+    with transaction.atomic():
+        Attendance.objects.bulk_create(
+            [
+                Attendance(elective=elective, student_id=sid, date=date, status=status, recorded_by_id=by_id)
+                for sid, status in statuses.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["elective", "date", "student"],
+            update_fields=["status", "recorded_by"],
+        )
+    return len(statuses)
+
+
+def _require_end_of_term(*, elective: Elective, student: Student, today: dt.date | None) -> None:
+    today = today or timezone.localdate()
+    if not Enrolment.objects.filter(elective=elective, student=student).exists():
+        raise SelectionError("not_enrolled")
+    if today < elective.catalogue.rating_start():
+        raise SelectionError("ratings_closed")
+
+
+def rate(
+    *, elective: Elective, student: Student, stars: int, comment: str = "", today: dt.date | None = None
+) -> Rating:
+    if not 1 <= stars <= 5:
+        raise ValidationError(_("Give one to five stars."))
+    _require_end_of_term(elective=elective, student=student, today=today)
+    with transaction.atomic():
+        rating, _created = Rating.objects.update_or_create(
+            elective=elective, student=student, defaults={"stars": stars, "comment": comment}
+        )
+        return rating
+
+
+def share_work(
+    *, elective: Elective, student: Student, title: str, description: str, upload: UploadedFile,
+    today: dt.date | None = None,
+) -> Work:  # fmt: skip
+    _require_end_of_term(elective=elective, student=student, today=today)
+    extension = validate_photo(upload)
+    upload.name = f"work.{extension}"
+    with transaction.atomic():
+        return Work.objects.create(
+            elective=elective, student=student, title=title, description=description, image=upload
+        )
+
+
+def toggle_like(*, work: Work, student: Student) -> bool:
+    """Like a classmate's work, or take the like back. Returns whether it is liked now."""
+    if work.student_id == student.pk:
+        raise SelectionError("own_work")
+    if not Enrolment.objects.filter(elective_id=work.elective_id, student=student).exists():
+        raise SelectionError("not_enrolled")
+    with transaction.atomic():
+        deleted, _ = WorkLike.objects.filter(work=work, student=student).delete()
+        if deleted:
+            return False
+        WorkLike.objects.bulk_create([WorkLike(work=work, student=student)], ignore_conflicts=True)
+        return True
+
+
+def enrolled_students(elective_ids: Iterable[int]) -> set[int]:
+    return set(Enrolment.objects.filter(elective_id__in=list(elective_ids)).values_list("student_id", flat=True))
