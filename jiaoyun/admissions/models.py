@@ -84,7 +84,9 @@ class RegistrationWindow(models.Model):
     """One kindergarten's registration for one zone: its plan, tiers and dates."""
 
     round = models.ForeignKey(PlacementRound, on_delete=models.CASCADE, related_name="windows")
-    kindergarten = models.ForeignKey("core.School", on_delete=models.PROTECT, related_name="admission_windows")
+    kindergarten = models.ForeignKey(
+        "core.School", on_delete=models.PROTECT, related_name="admission_windows"
+    )
     zone = models.CharField(_("zone"), max_length=50, blank=True)
     seats = models.PositiveIntegerField(_("planned seats"))
     tiers = models.JSONField(_("priority tiers"), default=list, help_text=_("Tier codes, highest first"))
@@ -127,7 +129,9 @@ class Application(models.Model):
     window = models.ForeignKey(RegistrationWindow, on_delete=models.PROTECT, related_name="applications")
     # The application number is the only identity the published draw files carry.
     number = models.CharField(_("application number"), max_length=20, unique=True)
-    guardian = models.ForeignKey("core.Guardian", on_delete=models.PROTECT, related_name="admission_applications")
+    guardian = models.ForeignKey(
+        "core.Guardian", on_delete=models.PROTECT, related_name="admission_applications"
+    )
     child_name = models.CharField(_("child's name"), max_length=50)
     child_birth_date = models.DateField(_("child's birth date"))
     child_id_number = models.CharField(_("child's ID number"), max_length=18)
@@ -177,10 +181,14 @@ class Entry(models.Model):
     student = models.ForeignKey("core.Student", on_delete=models.PROTECT, related_name="placement_entries")
     number = models.CharField(_("application number"), max_length=20, unique=True)
     zone = models.CharField(_("zone"), max_length=50, blank=True)
-    preferences = models.JSONField(_("preferences"), default=list, help_text=_("School codes, most wanted first"))
+    preferences = models.JSONField(
+        _("preferences"), default=list, help_text=_("School codes, most wanted first")
+    )
     categories = models.JSONField(_("priority categories"), default=dict)
     outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True)
-    placed_school = models.ForeignKey("core.School", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    placed_school = models.ForeignKey(
+        "core.School", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     choice = models.PositiveSmallIntegerField(_("choice"), null=True, blank=True)
     lottery_number = models.PositiveIntegerField(_("lottery number"), null=True, blank=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from jiaoyun.accounts.scopes import Scope
@@ -43,8 +43,6 @@ def round_entries(*, viewer: Scope, round: PlacementRound) -> QuerySet[Entry]:
     entries = round.entries.select_related("student", "placed_school")
     if viewer.district:
         return entries
-    from django.db.models import Q
-
     return entries.filter(
         Q(student__school_id__in=viewer.admin_school_ids)
         | Q(placed_school_id__in=viewer.admin_school_ids)
@@ -67,4 +65,6 @@ def own_applications(*, user: Any) -> QuerySet[Application]:
     guardian = getattr(user, "guardian", None)
     if guardian is None:
         return Application.objects.none()
-    return Application.objects.filter(guardian=guardian).select_related("window__kindergarten", "window__round")
+    return Application.objects.filter(guardian=guardian).select_related(
+        "window__kindergarten", "window__round"
+    )

@@ -103,7 +103,11 @@ def review_application(
         raise ValidationError(_("Give the parent a reason."))
     if application.window.round.status != PlacementRound.Status.OPEN:
         raise ValidationError(_("The draw has taken place; applications can no longer be reviewed."))
-    if decision not in (Application.Status.ACCEPTED, Application.Status.MORE_INFO, Application.Status.REJECTED):
+    if decision not in (
+        Application.Status.ACCEPTED,
+        Application.Status.MORE_INFO,
+        Application.Status.REJECTED,
+    ):
         raise ValidationError(_("Unknown decision."))
     if decision == Application.Status.ACCEPTED and tier and tier not in application.window.tiers:
         raise ValidationError(_("This kindergarten does not use that tier."))
@@ -148,7 +152,9 @@ def register_graduates(*, round: PlacementRound, students: list[Student]) -> lis
 
 
 @transaction.atomic
-def set_preferences(*, entry: Entry, school_codes: list[str], categories: dict[str, str] | None = None) -> Entry:
+def set_preferences(
+    *, entry: Entry, school_codes: list[str], categories: dict[str, str] | None = None
+) -> Entry:
     if entry.round.status != PlacementRound.Status.OPEN:
         raise ValidationError(_("The draw has already taken place."))
     in_zone = set(
@@ -227,7 +233,9 @@ def draw_round(*, round: PlacementRound, seed: str, by: Any, public_randomness: 
 
     outcomes = {row["id"]: row for row in result.applicants}
     if round.kind == PlacementRound.Kind.KINDERGARTEN:
-        for application in Application.objects.filter(window__round=round, status=Application.Status.ACCEPTED):
+        for application in Application.objects.filter(
+            window__round=round, status=Application.Status.ACCEPTED
+        ):
             row = outcomes[application.number]
             application.outcome = row["status"]
             application.lottery_number = row["lottery_number"]

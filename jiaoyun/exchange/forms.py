@@ -24,11 +24,11 @@ class ImportForm(forms.Form):
     )
     file = forms.FileField(
         label=_("File"),
-        help_text=_("An Excel workbook (xlsx, xls) or a CSV file in UTF-8 or GBK, with the template's headers."),
+        help_text=_(
+            "An Excel workbook (xlsx, xls) or a CSV file in UTF-8 or GBK, with the template's headers."
+        ),
     )
-    validate_only = forms.BooleanField(
-        label=_("Only check the file, write nothing"), required=False
-    )
+    validate_only = forms.BooleanField(label=_("Only check the file, write nothing"), required=False)
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

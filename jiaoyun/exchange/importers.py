@@ -86,6 +86,12 @@ def school_year_of(day: dt.date) -> int:
     return day.year if day.month >= 8 else day.year - 1
 
 
+def saved(pk: int | None) -> int:
+    """The primary key of a row staged earlier and written by now."""
+    assert pk is not None
+    return pk
+
+
 def chunked(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -122,13 +128,16 @@ class Register:
         self.grade_by_entry: dict[tuple[int, int], int] = {}
         self.grade_entry_year: dict[int, int] = {}
         self.grade_level: dict[int, int] = {}
-        for pk, school_id, level, entry_year in Grade.objects.values_list("pk", "school_id", "level", "entry_year"):
+        for pk, school_id, level, entry_year in Grade.objects.values_list(
+            "pk", "school_id", "level", "entry_year"
+        ):
             self.grade_by_level[(school_id, level)] = pk
             self.grade_by_entry[(school_id, entry_year)] = pk
             self.grade_entry_year[pk] = entry_year
             self.grade_level[pk] = level
         self.class_by_number: dict[tuple[int, int], int] = dict(
-            ((grade_id, number), pk) for pk, grade_id, number in SchoolClass.objects.values_list("pk", "grade_id", "number")
+            ((grade_id, number), pk)
+            for pk, grade_id, number in SchoolClass.objects.values_list("pk", "grade_id", "number")
         )
         self._subjects: dict[str, int] | None = None
         self.subject_names = ""
@@ -256,7 +265,9 @@ class Importer:
         assert self.header is not None
         return key in self.header.positions
 
-    def required_text(self, row: int, values: dict[str, Any], key: str, max_length: int | None = None) -> str | None:
+    def required_text(
+        self, row: int, values: dict[str, Any], key: str, max_length: int | None = None
+    ) -> str | None:
         value = text(values[key])
         if not value:
             self.problem(row, key, "", "required")
@@ -398,7 +409,9 @@ class Importer:
                          expected=birth_date_of(value).isoformat())  # fmt: skip
             ok = False
         if gender is not None and gender != gender_of(value):
-            self.problem(row, "gender", values["gender"], "id_gender_mismatch", expected_gender=gender_of(value))
+            self.problem(
+                row, "gender", values["gender"], "id_gender_mismatch", expected_gender=gender_of(value)
+            )
             ok = False
         return value, ok
 
@@ -453,7 +466,9 @@ class Importer:
         raise NotImplementedError
 
 
-def _values_by_key(model: type[Model], key: str, keys: Sequence[Any], fields: Sequence[str]) -> dict[Any, tuple]:
+def _values_by_key(
+    model: type[Model], key: str, keys: Sequence[Any], fields: Sequence[str]
+) -> dict[Any, tuple]:
     found: dict[Any, tuple] = {}
     for part in chunked(keys):
         for values in model._default_manager.filter(**{f"{key}__in": part}).values_list(key, *fields):
@@ -573,7 +588,11 @@ class StudentImporter(Importer):
             return found
         params = {}
         if found == "unknown_class":
-            params = {"school": self.register.school_name(school_id), "grade": text(values["grade"]), "class": text(raw)}
+            params = {
+                "school": self.register.school_name(school_id),
+                "grade": text(values["grade"]),
+                "class": text(raw),
+            }
         self.problem(row, "class", raw, found, **params)
         return None
 
@@ -587,7 +606,7 @@ class StudentImporter(Importer):
         return self.register.class_by_number.get((grade_id, number), "unknown_class")
 
     def _guardians(self, row: int, values: dict[str, Any]) -> list[GuardianEntry]:
-        found = []
+        found: list[GuardianEntry] = []
         for keys in self.GUARDIAN_COLUMNS:
             name_key, relation_key, phone_key = keys
             name = self.optional_text(row, values, name_key, 50)
@@ -619,7 +638,9 @@ class StudentImporter(Importer):
         if self.issues:
             return
         existing = _values_by_key(Student, "student_no", [r.student_no for r in rows], _STUDENT_FIELDS)
-        id_owners = _values_by_key(Student, "id_number", [r.id_number for r in rows if r.id_number], ("student_no",))
+        id_owners = _values_by_key(
+            Student, "id_number", [r.id_number for r in rows if r.id_number], ("student_no",)
+        )
         allowed = self.ctx.allowed_school_ids
         for r in rows:
             if r.id_number is not None:
@@ -656,7 +677,14 @@ class StudentImporter(Importer):
             for g in r.guardians:
                 seen = first.setdefault(g.phone, (g.name, r.row))
                 if seen[0] != g.name:
-                    self.problem(r.row, g.columns[0], g.name, "guardian_name_conflict", other=seen[0], other_row=seen[1])
+                    self.problem(
+                        r.row,
+                        g.columns[0],
+                        g.name,
+                        "guardian_name_conflict",
+                        other=seen[0],
+                        other_row=seen[1],
+                    )
 
     def _stage_guardians(self) -> None:
         phones = sorted({g.phone for r in self.rows for g in r.guardians})
@@ -693,10 +721,14 @@ class StudentImporter(Importer):
                 self.guardian_ids[g.phone] = guardian_pk
                 if name != g.name:
                     if not linked[guardian_pk] <= in_file[g.phone]:
-                        self.problem(r.row, g.columns[2], g.phone, "guardian_phone_taken", other=_mask_name(name))
+                        self.problem(
+                            r.row, g.columns[2], g.phone, "guardian_phone_taken", other=_mask_name(name)
+                        )
                         continue
                     if g.phone not in staged_phones:
-                        self.guardian_renames.append((Guardian(pk=guardian_pk, name=g.name), frozenset({"name"})))
+                        self.guardian_renames.append(
+                            (Guardian(pk=guardian_pk, name=g.name), frozenset({"name"}))
+                        )
                         staged_phones.add(g.phone)
                     guardian_changed = True
                 link = links.get((r.pk, guardian_pk)) if r.pk is not None else None
@@ -704,7 +736,9 @@ class StudentImporter(Importer):
                     self.new_links.append((r, g.phone, g.relation))
                     guardian_changed = True
                 elif link[1] != g.relation:
-                    self.relinks.append((StudentGuardian(pk=link[0], relation=g.relation), frozenset({"relation"})))
+                    self.relinks.append(
+                        (StudentGuardian(pk=link[0], relation=g.relation), frozenset({"relation"}))
+                    )
                     guardian_changed = True
             if r.pk is None:
                 self.created += 1
@@ -746,10 +780,10 @@ class StudentImporter(Importer):
         )
         for part in chunked([r.pk for r in moved]):
             ClassEnrolment.objects.filter(student_id__in=part, end__isnull=True).update(end=today)
-        enrolments = [ClassEnrolment(student_id=r.pk, school_class_id=r.class_id, start=today, reason=REASON_IMPORTED)
+        enrolments = [ClassEnrolment(student_id=saved(r.pk), school_class_id=r.class_id, start=today, reason=REASON_IMPORTED)
                       for r in new_rows]  # fmt: skip
         enrolments += [
-            ClassEnrolment(student_id=r.pk, school_class_id=r.class_id, start=today,
+            ClassEnrolment(student_id=saved(r.pk), school_class_id=r.class_id, start=today,
                            reason=REASON_TRANSFER if r.moved_from_school is not None else REASON_CLASS_CHANGE)
             for r in moved
         ]  # fmt: skip
@@ -759,7 +793,7 @@ class StudentImporter(Importer):
             self.guardian_ids[guardian.phone] = guardian.pk
         _bulk_update_grouped(Guardian, self.guardian_renames)
         StudentGuardian.objects.bulk_create(
-            [StudentGuardian(student_id=r.pk, guardian_id=self.guardian_ids[phone], relation=relation)
+            [StudentGuardian(student_id=saved(r.pk), guardian_id=self.guardian_ids[phone], relation=relation)
              for r, phone, relation in self.new_links],
             batch_size=WRITE_BATCH,
         )  # fmt: skip
@@ -838,7 +872,9 @@ class TeacherImporter(Importer):
             self.problem(row, "qualification", "", "required")
         status = self.choice(row, values, self._columns["status"])
         school_id = self.school(row, values)
-        joined = self.date(row, values, "joined_school_on", dt.date(1950, 1, 1), self.ctx.today + dt.timedelta(days=366))
+        joined = self.date(
+            row, values, "joined_school_on", dt.date(1950, 1, 1), self.ctx.today + dt.timedelta(days=366)
+        )
         started = self.year(row, values, "started_teaching_year", 1950, self.ctx.today.year + 1)
         if len(self.issues) > before:
             return
@@ -856,7 +892,9 @@ class TeacherImporter(Importer):
         if self.issues:
             return
         existing = _values_by_key(Teacher, "staff_no", [r.staff_no for r in rows], _TEACHER_FIELDS)
-        id_owners = _values_by_key(Teacher, "id_number", [r.id_number for r in rows if r.id_number], ("staff_no",))
+        id_owners = _values_by_key(
+            Teacher, "id_number", [r.id_number for r in rows if r.id_number], ("staff_no",)
+        )
         allowed = self.ctx.allowed_school_ids
         for r in rows:
             if r.id_number is not None:
@@ -869,14 +907,26 @@ class TeacherImporter(Importer):
                 continue
             current = dict(zip(_TEACHER_FIELDS, found, strict=True))
             school_id = current["school_id"]
-            if school_id is not None and school_id != r.school_id and allowed is not None and school_id not in allowed:
+            if (
+                school_id is not None
+                and school_id != r.school_id
+                and allowed is not None
+                and school_id not in allowed
+            ):
                 self.problem(r.row, "staff_no", r.staff_no, "teacher_other_school",
                              school=self.register.school_name(school_id))  # fmt: skip
                 continue
             r.pk = current["pk"]
             wanted: dict[str, Any] = {"name": r.name, "gender": r.gender, "birth_date": r.birth_date,
                                       "title": r.title, "qualification": r.qualification, "school_id": r.school_id}  # fmt: skip
-            for key in ("id_number", "phone", "subject_id", "status", "joined_school_on", "started_teaching_year"):
+            for key in (
+                "id_number",
+                "phone",
+                "subject_id",
+                "status",
+                "joined_school_on",
+                "started_teaching_year",
+            ):
                 value = getattr(r, key)
                 if value is not None:
                     wanted[key] = value
@@ -912,9 +962,9 @@ class TeacherImporter(Importer):
         moved = [r for r in self.rows if r.moved]
         for part in chunked([r.pk for r in moved]):
             TeacherPosting.objects.filter(teacher_id__in=part, end__isnull=True).update(end=today)
-        postings = [TeacherPosting(teacher_id=r.pk, school_id=r.school_id, start=r.joined_school_on or today,
+        postings = [TeacherPosting(teacher_id=saved(r.pk), school_id=r.school_id, start=r.joined_school_on or today,
                                    reason=REASON_IN_POST) for r in new_rows]  # fmt: skip
-        postings += [TeacherPosting(teacher_id=r.pk, school_id=r.school_id, start=today, reason=REASON_POSTED)
+        postings += [TeacherPosting(teacher_id=saved(r.pk), school_id=r.school_id, start=today, reason=REASON_POSTED)
                      for r in moved]  # fmt: skip
         TeacherPosting.objects.bulk_create(postings, batch_size=WRITE_BATCH)
 
@@ -955,7 +1005,11 @@ class ClassImporter(Importer):
         before = len(self.issues)
         school_id = self.school(row, values)
         level = self.grade_level(row, values, school_id)
-        if school_id is not None and level is not None and level not in self.register.schools[school_id].levels:
+        if (
+            school_id is not None
+            and level is not None
+            and level not in self.register.schools[school_id].levels
+        ):
             self.problem(row, "grade", values["grade"], "level_not_in_school",
                          school=self.register.school_name(school_id), grade=text(values["grade"]))  # fmt: skip
         number = None
@@ -971,7 +1025,9 @@ class ClassImporter(Importer):
             return
         assert school_id is not None and level is not None and number is not None
         self.rows.append(ClassRow(row, school_id, level, number, entry_year, None, None))
-        self.raw.append({"campus": text(values["campus"]), "head_teacher": text(values["head_teacher"]).upper()})
+        self.raw.append(
+            {"campus": text(values["campus"]), "head_teacher": text(values["head_teacher"]).upper()}
+        )
 
     def stage(self) -> None:
         first: dict[tuple[int, int, int], int] = {}
@@ -983,7 +1039,10 @@ class ClassImporter(Importer):
         campuses = {(school_id, key_text(name)): pk for pk, school_id, name in
                     Campus.objects.filter(school_id__in=school_ids).values_list("pk", "school_id", "name")}  # fmt: skip
         staff = _values_by_key(
-            Teacher, "staff_no", sorted({raw["head_teacher"] for raw in self.raw if raw["head_teacher"]}), ("pk", "school_id")
+            Teacher,
+            "staff_no",
+            sorted({raw["head_teacher"] for raw in self.raw if raw["head_teacher"]}),
+            ("pk", "school_id"),
         )
         current = {
             pk: (campus_id, head_id)
@@ -1007,7 +1066,9 @@ class ClassImporter(Importer):
             r.grade_id = self.register.grade_by_level.get((r.school_id, r.level))
             if r.grade_id is None and (r.school_id, r.level) not in self.new_grades:
                 entry = r.entry_year or school_year - (r.level - stage_start(r.level))
-                self.new_grades[(r.school_id, r.level)] = Grade(school_id=r.school_id, level=r.level, entry_year=entry)
+                self.new_grades[(r.school_id, r.level)] = Grade(
+                    school_id=r.school_id, level=r.level, entry_year=entry
+                )
             r.pk = self.register.class_by_number.get((r.grade_id, r.number)) if r.grade_id else None
             if r.pk is None:
                 self.created += 1
@@ -1036,7 +1097,8 @@ class ClassImporter(Importer):
                                        campus_id=r.campus_id, head_teacher_id=r.head_teacher_id))  # fmt: skip
         SchoolClass.objects.bulk_create(classes, batch_size=WRITE_BATCH)
         _bulk_update_grouped(
-            SchoolClass, [(SchoolClass(pk=r.pk, **r.changes), frozenset(r.changes)) for r in self.rows if r.changes]
+            SchoolClass,
+            [(SchoolClass(pk=r.pk, **r.changes), frozenset(r.changes)) for r in self.rows if r.changes],
         )
 
 

@@ -23,7 +23,9 @@ MESSAGES: dict[str, Promise] = {
     "missing_column": _("The column “%(column)s” is missing."),
     "duplicate_column": _("This column and column “%(other)s” both mean “%(column)s”; keep one of them."),
     "too_many_rows": _("The file has more than %(limit)s rows; split it into smaller files."),
-    "internal": _("The import stopped because of an unexpected problem; nothing was changed. Please try again."),
+    "internal": _(
+        "The import stopped because of an unexpected problem; nothing was changed. Please try again."
+    ),
     "register_changed": _(
         "The register was changed by someone else while this file was imported; nothing was changed. "
         "Please run the import again."
@@ -39,7 +41,9 @@ MESSAGES: dict[str, Promise] = {
     "bad_choice": _("Not one of the accepted values: %(accepted)s."),
     "bad_class": _("Not a class number: write it as 3, 3班 or (3)班."),
     "bad_number": _("Not a whole number."),
-    "bad_phone": _("Not a phone number: write an 11-digit mobile number or a landline number with its area code."),
+    "bad_phone": _(
+        "Not a phone number: write an 11-digit mobile number or a landline number with its area code."
+    ),
     "bad_student_no": _("A national student number is 1 to 20 letters and digits."),
     "bad_staff_no": _("A staff number is 1 to 20 letters, digits or hyphens."),
     "id_format": _("An ID number is 17 digits followed by a digit or X."),
@@ -75,7 +79,9 @@ MESSAGES: dict[str, Promise] = {
     "id_taken_student": _(
         "This ID number belongs to another student in the register (national student number %(other)s)."
     ),
-    "id_taken_teacher": _("This ID number belongs to another teacher in the register (staff number %(other)s)."),
+    "id_taken_teacher": _(
+        "This ID number belongs to another teacher in the register (staff number %(other)s)."
+    ),
     "guardian_phone_taken": _(
         "This phone number belongs to a guardian named %(other)s of other students in the register."
     ),
@@ -101,7 +107,13 @@ class Issue:
     params: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "value": self.value, "code": self.code, "params": self.params}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "code": self.code,
+            "params": self.params,
+        }
 
 
 def describe(code: str, params: dict[str, Any] | None = None) -> str:

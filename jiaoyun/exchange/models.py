@@ -58,7 +58,12 @@ class ImportJob(models.Model):
     )
     # The school the import may write; empty for a district-wide import.
     school = models.ForeignKey(
-        "core.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("school")
+        "core.School",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("school"),
     )
     file = models.FileField(_("file"), upload_to="exchange/imports/%Y/%m/")
     file_name = models.CharField(_("file name"), max_length=200)

@@ -44,7 +44,9 @@ def _read_workbook(data: bytes) -> Table:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         # The first visible sheet: templates carry their instructions on a later sheet.
-        visible = [m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible]
+        visible = [
+            m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible
+        ]
         sheet = book.get_sheet_by_name(visible[0]) if visible else book.get_sheet_by_index(0)
         height = sheet.total_height
         rows = sheet.iter_rows()

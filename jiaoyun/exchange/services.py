@@ -40,7 +40,9 @@ def start_import(
         if len(scope.admin_school_ids) != 1:
             raise PermissionDenied
         school = School.objects.get(pk=next(iter(scope.admin_school_ids)))
-    if school is not None and not (scope.has_role(Role.DISTRICT_ADMIN) or school.pk in scope.admin_school_ids):
+    if school is not None and not (
+        scope.has_role(Role.DISTRICT_ADMIN) or school.pk in scope.admin_school_ids
+    ):
         raise PermissionDenied
     with transaction.atomic():
         job = ImportJob.objects.create(

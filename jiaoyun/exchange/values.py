@@ -121,7 +121,19 @@ GENDERS: dict[str, str] = {
     "女": "female", "女性": "female", "女生": "female", "f": "female", "female": "female", "2": "female",
 }  # fmt: skip
 
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def chinese_number(value: str) -> int | None:
@@ -136,7 +148,9 @@ def chinese_number(value: str) -> int | None:
     return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
 
 
-_CLASS_RE = re.compile(r"(?:\(|（)?\s*(\d{1,3}|[零一二两三四五六七八九十]{1,3})\s*(?:\)|）)?\s*(?:班|class)?$")
+_CLASS_RE = re.compile(
+    r"(?:\(|（)?\s*(\d{1,3}|[零一二两三四五六七八九十]{1,3})\s*(?:\)|）)?\s*(?:班|class)?$"
+)
 
 
 def parse_class_number(raw: Any) -> int:

@@ -31,12 +31,21 @@ def _scope(request: HttpRequest) -> Scope:
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
-    page = Paginator(selectors.import_jobs(viewer=scope), JOBS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "exchange/import_list.html",
-        {"page": page, "params": {}, "may_import": may_import(scope), "kinds": ImportJob.Kind.choices},
-    )
+    jobs = selectors.import_jobs(viewer=scope)
+    params = {}
+    school = request.GET.get("school", "")
+    if school.isdigit():
+        jobs = jobs.filter(school_id=int(school))
+        params["school"] = school
+    page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        "params": params,
+        "may_import": may_import(scope),
+        "kinds": ImportJob.Kind.choices,
+    }
+    return render(request, "exchange/import_list.html", context)
 
 
 @login_required
@@ -45,8 +54,10 @@ def import_new(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     if not may_import(scope):
         raise PermissionDenied
-    form = ImportForm(request.POST or None, request.FILES or None, scope=scope,
-                      initial={"kind": request.GET.get("kind", ImportJob.Kind.STUDENTS)})  # fmt: skip
+    initial = {"kind": request.GET.get("kind", ImportJob.Kind.STUDENTS)}
+    if request.GET.get("school", "").isdigit():
+        initial["school"] = request.GET["school"]
+    form = ImportForm(request.POST or None, request.FILES or None, scope=scope, initial=initial)
     if request.method == "POST" and form.is_valid():
         job = services.start_import(
             user=request.user,
@@ -71,6 +82,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page": issues,
         "issues": list(workbooks.issue_table(job.kind, issues.object_list, unmask=unmask)),
         "params": {},
+        "page_range": issues.paginator.get_elided_page_range(issues.number),
         "more_issues": job.issue_count - len(job.issues),
     }
     if request.headers.get("HX-Request"):

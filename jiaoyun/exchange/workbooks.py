@@ -12,9 +12,9 @@ import xlsxwriter
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from jiaoyun.core.exports import xlsx_bytes
 from jiaoyun.core.identity import mask_id_number, mask_phone
 from jiaoyun.core.models import GRADE_ALIASES, Student, StudentGuardian, Teacher
-from jiaoyun.core.exports import xlsx_bytes
 from jiaoyun.exchange import formats
 from jiaoyun.exchange.formats import Column
 from jiaoyun.exchange.messages import describe
@@ -150,5 +150,8 @@ def issue_table(kind: str, issues: Iterable[dict[str, Any]], *, unmask: bool) ->
 
 def issues_workbook(kind: str, issues: Iterable[dict[str, Any]], *, unmask: bool) -> bytes:
     headers = [_("Row"), _("Column"), _("Value"), _("What is wrong")]
-    rows = ([i["row"] or "", i["column"], i["value"], i["message"]] for i in issue_table(kind, issues, unmask=unmask))
+    rows = (
+        [i["row"] or "", i["column"], i["value"], i["message"]]
+        for i in issue_table(kind, issues, unmask=unmask)
+    )
     return xlsx_bytes(headers, rows, sheet=_("Problems"))

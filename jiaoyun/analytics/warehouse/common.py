@@ -80,10 +80,11 @@ def left_join(left: Table, right: Table, keys: str | list[str]) -> Table:
     the views often join two tables derived from the same lake table (a self-join to Ibis)."""
     keys = [keys] if isinstance(keys, str) else keys
     right = right.view()
+    left = left.view()
     j = left.left_join(right, keys)
     extra = [c for c in right.columns if c not in keys]
     return j.select(*[j[c] for c in left.columns], *[j[c] for c in extra])
 
 
 def inner_join(left: Table, right: Table, keys: str | list[str]) -> Table:
-    return left.join(right.view(), keys)
+    return left.view().join(right.view(), keys)

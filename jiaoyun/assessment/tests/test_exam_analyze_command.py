@@ -30,6 +30,7 @@ def test_exam_analyze_writes_every_section(tmp_path):
         "--teachers", str(tmp_path / "teachers.parquet"),
         "--borderline-ranks", "20-30",
         "--cuts", "excellent=0.9",
+        "--out", str(out),
     )  # fmt: skip
     report = json.loads(out.read_text(encoding="utf-8"))
     summary = report["summary"]

@@ -6,42 +6,92 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('students', 'Students'), ('teachers', 'Teachers'), ('classes', 'Classes')], max_length=12, verbose_name='kind')),
-                ('file', models.FileField(upload_to='exchange/imports/%Y/%m/', verbose_name='file')),
-                ('file_name', models.CharField(max_length=200, verbose_name='file name')),
-                ('validate_only', models.BooleanField(default=False, verbose_name='check only')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('validating', 'Checking'), ('applying', 'Writing'), ('rejected', 'Rejected: nothing changed'), ('validated', 'Checked: no problems, nothing written'), ('done', 'Imported'), ('failed', 'Failed: nothing changed')], default='queued', max_length=12, verbose_name='status')),
-                ('rows_total', models.PositiveIntegerField(default=0, verbose_name='rows')),
-                ('rows_done', models.PositiveIntegerField(default=0, verbose_name='rows checked')),
-                ('counts', models.JSONField(blank=True, default=dict, verbose_name='counts')),
-                ('issues', models.JSONField(blank=True, default=list, verbose_name='problems')),
-                ('issue_count', models.PositiveIntegerField(default=0, verbose_name='problems')),
-                ('ignored_columns', models.JSONField(blank=True, default=list, verbose_name='ignored columns')),
-                ('encoding', models.CharField(blank=True, max_length=20, verbose_name='text encoding')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='uploaded')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='import_jobs', to=settings.AUTH_USER_MODEL, verbose_name='by')),
-                ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.school', verbose_name='school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("students", "Students"), ("teachers", "Teachers"), ("classes", "Classes")],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("file", models.FileField(upload_to="exchange/imports/%Y/%m/", verbose_name="file")),
+                ("file_name", models.CharField(max_length=200, verbose_name="file name")),
+                ("validate_only", models.BooleanField(default=False, verbose_name="check only")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("validating", "Checking"),
+                            ("applying", "Writing"),
+                            ("rejected", "Rejected: nothing changed"),
+                            ("validated", "Checked: no problems, nothing written"),
+                            ("done", "Imported"),
+                            ("failed", "Failed: nothing changed"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("rows_total", models.PositiveIntegerField(default=0, verbose_name="rows")),
+                ("rows_done", models.PositiveIntegerField(default=0, verbose_name="rows checked")),
+                ("counts", models.JSONField(blank=True, default=dict, verbose_name="counts")),
+                ("issues", models.JSONField(blank=True, default=list, verbose_name="problems")),
+                ("issue_count", models.PositiveIntegerField(default=0, verbose_name="problems")),
+                (
+                    "ignored_columns",
+                    models.JSONField(blank=True, default=list, verbose_name="ignored columns"),
+                ),
+                ("encoding", models.CharField(blank=True, max_length=20, verbose_name="text encoding")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="uploaded")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="import_jobs",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="by",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="core.school",
+                        verbose_name="school",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'import',
-                'verbose_name_plural': 'imports',
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['school', '-created_at'], name='exchange_im_school__6e6f81_idx')],
+                "verbose_name": "import",
+                "verbose_name_plural": "imports",
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["school", "-created_at"], name="exchange_im_school__6e6f81_idx")
+                ],
             },
         ),
     ]
