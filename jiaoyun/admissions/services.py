@@ -31,6 +31,11 @@ from jiaoyun.analytics.placement.files import applicants_csv, schools_csv
 from jiaoyun.core.models import Guardian, Student
 
 
+def _round_is_open(round_id: int) -> bool:
+    # Read from the database, not from a cached related object: a draw may just have happened.
+    return PlacementRound.objects.filter(pk=round_id, status=PlacementRound.Status.OPEN).exists()
+
+
 def open_window(
     *,
     round: PlacementRound,
@@ -101,7 +106,7 @@ def review_application(
     reason the parent sees."""
     if not reason.strip():
         raise ValidationError(_("Give the parent a reason."))
-    if application.window.round.status != PlacementRound.Status.OPEN:
+    if not _round_is_open(application.window.round_id):
         raise ValidationError(_("The draw has taken place; applications can no longer be reviewed."))
     if decision not in (
         Application.Status.ACCEPTED,
@@ -123,7 +128,7 @@ def review_application(
 @transaction.atomic
 def publish_commitment(*, round: PlacementRound, commitment: str) -> PlacementRound:
     commitment = commitment.strip().lower()
-    if round.status != PlacementRound.Status.OPEN:
+    if not _round_is_open(round.pk):
         raise ValidationError(_("The draw has already taken place."))
     if len(commitment) != 64 or any(c not in "0123456789abcdef" for c in commitment):
         raise ValidationError(_("A commitment is 64 hexadecimal digits."))
@@ -155,7 +160,7 @@ def register_graduates(*, round: PlacementRound, students: list[Student]) -> lis
 def set_preferences(
     *, entry: Entry, school_codes: list[str], categories: dict[str, str] | None = None
 ) -> Entry:
-    if entry.round.status != PlacementRound.Status.OPEN:
+    if not _round_is_open(entry.round_id):
         raise ValidationError(_("The draw has already taken place."))
     in_zone = set(
         RoundSchool.objects.filter(round=entry.round, zone=entry.zone).values_list("school__code", flat=True)

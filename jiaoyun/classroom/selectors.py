@@ -150,14 +150,15 @@ def session_report(session: LiveSession) -> list[dict[str, Any]]:
     rows = []
     for question in session.questions.prefetch_related("answers"):
         answers = sorted(question.answers.all(), key=lambda a: names.get(a.student_id, ""))
+        distribution = grading.distribution(question.kind, question.options, [a.value for a in answers])
+        if distribution["chart"] == "bars":
+            distribution["pairs"] = list(zip(distribution["labels"], distribution["counts"], strict=True))
         rows.append(
             {
                 "question": question,
                 "answered": len(answers),
                 "correct": sum(1 for a in answers if a.is_correct),
-                "distribution": grading.distribution(
-                    question.kind, question.options, [a.value for a in answers]
-                ),
+                "distribution": distribution,
                 "answers": [
                     {"name": names.get(a.student_id, "?"), "text": display_value(question, a.value), "ok": a.is_correct}
                     for a in answers

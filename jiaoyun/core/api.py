@@ -222,8 +222,8 @@ def get_school(request: HttpRequest, pk: int = Path(..., ge=1, le=MAX_ID)) -> An
                 "level": g.level,
                 "name": g.name,
                 "entry_year": g.entry_year,
-                "classes": [_class_ref(c) for c in sorted(g.visible_classes, key=lambda c: c.number)],
-            }  # type: ignore[attr-defined]
+                "classes": [_class_ref(c) for c in getattr(g, "visible_classes", [])],
+            }
             for g in grades
         ],  # fmt: skip
     }
@@ -268,10 +268,10 @@ def list_classes(request: HttpRequest, query: Query[ClassQuery]) -> Any:
 def get_class(request: HttpRequest, pk: int = Path(..., ge=1, le=MAX_ID)) -> Any:
     scope = _scope(request)
     school_class = selectors.class_detail(viewer=scope, pk=pk)
-    students = selectors.class_list(viewer=scope).filter(pk=pk).values_list("n_students", flat=True).first()
+    counted = selectors.class_list(viewer=scope).filter(pk=pk).first()
     assignments = school_class.assignments.select_related("teacher", "subject").order_by("subject__code")
     return {
-        **_class_out(school_class, students or 0),
+        **_class_out(school_class, getattr(counted, "n_students", 0)),
         "campus": school_class.campus.name if school_class.campus else None,
         "assignments": [
             {"subject": _ref(a.subject), "teacher": _teacher_ref(a.teacher), "weekly_hours": a.weekly_hours}
@@ -667,7 +667,7 @@ def put_student(
         missing = "grade" if payload.grade is None else "class_number"
         message = _("Give both the grade and the class number, or neither.")
         errors.append(field_error(("body", missing), "missing", message))
-    elif school is not None and payload.grade is not None:
+    elif school is not None and payload.grade is not None and payload.class_number is not None:
         school_class = (
             SchoolClass.objects.filter(school=school, grade__level=payload.grade, number=payload.class_number)
             .select_related("grade")

@@ -62,7 +62,9 @@ class Catalogue(models.Model):
         ordering = ["-term__school_year", "-term__semester", "school"]
         constraints = [
             models.UniqueConstraint(fields=["school", "term"], name="electives_one_catalogue_per_term"),
-            models.CheckConstraint(condition=Q(max_per_student__gte=1), name="electives_max_per_student_positive"),
+            models.CheckConstraint(
+                condition=Q(max_per_student__gte=1), name="electives_max_per_student_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -112,7 +114,9 @@ class Elective(models.Model):
         Teacher, on_delete=models.PROTECT, related_name="electives", verbose_name=_("teacher")
     )
     room = models.CharField(_("room"), max_length=50)
-    slot = models.ForeignKey(TimeSlot, on_delete=models.PROTECT, related_name="electives", verbose_name=_("time slot"))
+    slot = models.ForeignKey(
+        TimeSlot, on_delete=models.PROTECT, related_name="electives", verbose_name=_("time slot")
+    )
     capacity = models.PositiveIntegerField(_("capacity"))
     taken = models.PositiveIntegerField(_("seats taken"), default=0, editable=False)
     # Grade levels (see core.Grade.level): levels stay the same from year to year, Grade rows do not.
@@ -126,7 +130,8 @@ class Elective(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["catalogue", "title"], name="electives_unique_title"),
             models.CheckConstraint(
-                condition=Q(taken__gte=0) & Q(taken__lte=F("capacity")), name="electives_taken_within_capacity"
+                condition=Q(taken__gte=0) & Q(taken__lte=F("capacity")),
+                name="electives_taken_within_capacity",
             ),
         ]
 
@@ -183,8 +188,12 @@ class SelectionRound(models.Model):
         verbose_name_plural = _("selection rounds")
         ordering = ["catalogue", "opens_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="electives_round_closes_after_opening"),
-            models.CheckConstraint(condition=Q(max_choices__gte=1), name="electives_round_one_choice_at_least"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="electives_round_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_choices__gte=1), name="electives_round_one_choice_at_least"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -211,8 +220,12 @@ class Preference(models.Model):
     class Meta:
         ordering = ["round", "student", "rank"]
         constraints = [
-            models.UniqueConstraint(fields=["round", "student", "rank"], name="electives_preference_rank_unique"),
-            models.UniqueConstraint(fields=["round", "student", "elective"], name="electives_preference_once"),
+            models.UniqueConstraint(
+                fields=["round", "student", "rank"], name="electives_preference_rank_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["round", "student", "elective"], name="electives_preference_once"
+            ),
             models.CheckConstraint(condition=Q(rank__gte=1), name="electives_preference_rank_positive"),
         ]
 
@@ -241,7 +254,10 @@ class Enrolment(models.Model):
             models.UniqueConstraint(fields=["student", "elective"], name="electives_one_seat_per_elective"),
             models.UniqueConstraint(fields=["student", "slot"], name="electives_one_elective_per_slot"),
         ]
-        indexes = [models.Index(fields=["elective", "created_at"]), models.Index(fields=["catalogue", "student"])]
+        indexes = [
+            models.Index(fields=["elective", "created_at"]),
+            models.Index(fields=["catalogue", "student"]),
+        ]
 
 
 class StudentLoad(models.Model):
@@ -256,7 +272,9 @@ class StudentLoad(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["student", "catalogue"], name="electives_load_unique"),
-            models.CheckConstraint(condition=Q(held__gte=0) & Q(held__lte=F("limit")), name="electives_load_within_limit"),
+            models.CheckConstraint(
+                condition=Q(held__gte=0) & Q(held__lte=F("limit")), name="electives_load_within_limit"
+            ),
         ]
 
 
@@ -330,7 +348,9 @@ class Rating(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["elective", "student"], name="electives_rating_once"),
-            models.CheckConstraint(condition=Q(stars__gte=1) & Q(stars__lte=5), name="electives_stars_1_to_5"),
+            models.CheckConstraint(
+                condition=Q(stars__gte=1) & Q(stars__lte=5), name="electives_stars_1_to_5"
+            ),
         ]
 
 

@@ -74,7 +74,11 @@ def elective(*, viewer: Scope, pk: int) -> Elective:
 
 
 def may_see_roster(viewer: Scope, item: Elective) -> bool:
-    return viewer.district or item.teacher_id in viewer.teacher_ids or may_manage(viewer, item.catalogue.school_id)
+    return (
+        viewer.district
+        or item.teacher_id in viewer.teacher_ids
+        or may_manage(viewer, item.catalogue.school_id)
+    )
 
 
 def current_round(item: Catalogue) -> SelectionRound | None:
@@ -97,9 +101,7 @@ class Board:
 def board(*, viewer: Scope, item: Catalogue, student: Student | None) -> Board:
     """What a student (or anyone who may see the catalogue) sees on the selection page."""
     electives = list(
-        Elective.objects.filter(catalogue=item)
-        .select_related("teacher", "slot")
-        .prefetch_related("photos")
+        Elective.objects.filter(catalogue=item).select_related("teacher", "slot").prefetch_related("photos")
     )
     level = student.school_class.grade.level if student and student.school_class else None
     if student is not None:
@@ -124,9 +126,9 @@ def board(*, viewer: Scope, item: Catalogue, student: Student | None) -> Board:
         )
     if open_round is not None and open_round.is_preference:
         result.preferences = list(
-            Preference.objects.filter(round=open_round, student=student).order_by("rank").values_list(
-                "elective_id", flat=True
-            )
+            Preference.objects.filter(round=open_round, student=student)
+            .order_by("rank")
+            .values_list("elective_id", flat=True)
         )
     return result
 
@@ -135,7 +137,9 @@ def seats(*, viewer: Scope, item: Catalogue) -> list[dict[str, int]]:
     """The seat counters, for the page to poll while a round is open."""
     return [
         {"id": pk, "capacity": capacity, "taken": taken}
-        for pk, capacity, taken in Elective.objects.filter(catalogue=item).values_list("pk", "capacity", "taken")
+        for pk, capacity, taken in Elective.objects.filter(catalogue=item).values_list(
+            "pk", "capacity", "taken"
+        )
     ]
 
 
@@ -191,8 +195,13 @@ def roster(*, viewer: Scope, item: Elective) -> tuple[list[RosterRow], list[str]
     ):
         marks.setdefault(student_id, {})[date.isoformat()] = status
         dates.add(date.isoformat())
-    rows = [RosterRow(student=e.student, source=e.get_source_display(), statuses=marks.get(e.student_id, {})) for e in enrolments]
-    waitlist = list(WaitlistEntry.objects.filter(elective=item).select_related("student").order_by("created_at", "pk"))
+    rows = [
+        RosterRow(student=e.student, source=e.get_source_display(), statuses=marks.get(e.student_id, {}))
+        for e in enrolments
+    ]
+    waitlist = list(
+        WaitlistEntry.objects.filter(elective=item).select_related("student").order_by("created_at", "pk")
+    )
     return rows, sorted(dates), waitlist
 
 

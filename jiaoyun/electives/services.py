@@ -112,7 +112,9 @@ def _retrying[T](work: Callable[[], T], attempts: int = 5) -> T:
 
 def create_catalogue(*, school: School, term: Term, title: str, max_per_student: int = 1) -> Catalogue:
     with transaction.atomic():
-        return Catalogue.objects.create(school=school, term=term, title=title, max_per_student=max_per_student)
+        return Catalogue.objects.create(
+            school=school, term=term, title=title, max_per_student=max_per_student
+        )
 
 
 def update_catalogue(
@@ -291,7 +293,11 @@ def _take_seat(
         slot_id=elective.slot_id, source=source, rank=rank,
     )  # fmt: skip
     SelectionEvent.objects.create(
-        catalogue_id=elective.catalogue_id, elective_id=elective.pk, student_id=student_id, action=action, by_id=by_id
+        catalogue_id=elective.catalogue_id,
+        elective_id=elective.pk,
+        student_id=student_id,
+        action=action,
+        by_id=by_id,
     )
     # Last, so that the hot row stays locked only until the commit.
     if not Elective.objects.filter(pk=elective.pk, taken__lt=F("capacity")).update(taken=F("taken") + 1):
@@ -302,9 +308,9 @@ def _take_seat(
 def _release_seat(*, enrolment: Enrolment, action: str, by_id: int | None, count_load: bool = True) -> None:
     enrolment.delete()
     if count_load:
-        StudentLoad.objects.filter(student_id=enrolment.student_id, catalogue_id=enrolment.catalogue_id).update(
-            held=F("held") - 1
-        )
+        StudentLoad.objects.filter(
+            student_id=enrolment.student_id, catalogue_id=enrolment.catalogue_id
+        ).update(held=F("held") - 1)
     Elective.objects.filter(pk=enrolment.elective_id).update(taken=F("taken") - 1)
     SelectionEvent.objects.create(
         catalogue_id=enrolment.catalogue_id, elective_id=enrolment.elective_id, student_id=enrolment.student_id,
@@ -318,7 +324,9 @@ def _diagnose_conflict(student: Student, elective: Elective) -> SelectionError:
     return SelectionError("slot_taken")
 
 
-def select(*, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None) -> Enrolment:
+def select(
+    *, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None
+) -> Enrolment:
     """Take a seat in a first-come round."""
     now = now or timezone.now()
     elective = _elective_for(student, elective_id)
@@ -327,15 +335,21 @@ def select(*, student: Student, elective_id: int, by_id: int | None = None, now:
     try:
         return _retrying(
             lambda: _take_seat(
-                student_id=student.pk, elective=elective, limit=elective.catalogue.max_per_student,
-                source=Enrolment.Source.FIRST_COME, action=SelectionEvent.Action.ENROL, by_id=by_id,
+                student_id=student.pk,
+                elective=elective,
+                limit=elective.catalogue.max_per_student,
+                source=Enrolment.Source.FIRST_COME,
+                action=SelectionEvent.Action.ENROL,
+                by_id=by_id,
             )  # fmt: skip
         )
     except IntegrityError:
         raise _diagnose_conflict(student, elective) from None
 
 
-def withdraw(*, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None) -> None:
+def withdraw(
+    *, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None
+) -> None:
     """Give a seat back during an open round; the waitlist's head takes it in the same transaction."""
     now = now or timezone.now()
     elective = _elective_for(student, elective_id)
@@ -406,7 +420,9 @@ def _promote(elective_ids: list[int]) -> int:
                 continue
             held = Enrolment.objects.filter(student_id=entry.student_id, slot_id=elective.slot_id).first()
             if held is not None:
-                _release_seat(enrolment=held, action=SelectionEvent.Action.SWAP_OUT, by_id=None, count_load=False)
+                _release_seat(
+                    enrolment=held, action=SelectionEvent.Action.SWAP_OUT, by_id=None, count_load=False
+                )
                 queue.append(held.elective_id)
             try:
                 _take_seat(
@@ -419,7 +435,9 @@ def _promote(elective_ids: list[int]) -> int:
                     raise
                 continue
             # The student now has this slot: waitlists they ranked lower in it are moot.
-            later = WaitlistEntry.objects.filter(student_id=entry.student_id, elective__slot_id=elective.slot_id)
+            later = WaitlistEntry.objects.filter(
+                student_id=entry.student_id, elective__slot_id=elective.slot_id
+            )
             if entry.rank is not None:
                 later = later.exclude(rank__lt=entry.rank)
             later.delete()
@@ -470,7 +488,9 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
     """Allocate the seats of a closed preference round (see jiaoyun.analytics.electives.lottery)."""
     now = now or timezone.now()
     with transaction.atomic():
-        selection_round = SelectionRound.objects.select_for_update().select_related("catalogue").get(pk=round.pk)
+        selection_round = (
+            SelectionRound.objects.select_for_update().select_related("catalogue").get(pk=round.pk)
+        )
         if not selection_round.is_preference:
             raise SelectionError("not_preference_round")
         if not selection_round.has_closed(now):
@@ -492,23 +512,33 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
             ):
                 choices[pref.student_id].append(pref.elective_id)
         held: dict[int, set[int]] = defaultdict(set)
-        for student_id, slot_id in Enrolment.objects.filter(catalogue=catalogue).values_list("student_id", "slot_id"):
+        for student_id, slot_id in Enrolment.objects.filter(catalogue=catalogue).values_list(
+            "student_id", "slot_id"
+        ):
             held[student_id].add(slot_id)
         applicants = [
             lottery.Applicant(
-                id=sid, choices=tuple(choices[sid]), room=catalogue.max_per_student - len(held[sid]),
+                id=sid,
+                choices=tuple(choices[sid]),
+                room=catalogue.max_per_student - len(held[sid]),
                 held_slots=frozenset(held[sid]),
             )  # fmt: skip
             for sid in sorted(students)
         ]
-        courses = [lottery.Course(id=e.pk, seats=e.capacity - e.taken, slot=e.slot_id) for e in electives.values()]
+        courses = [
+            lottery.Course(id=e.pk, seats=e.capacity - e.taken, slot=e.slot_id) for e in electives.values()
+        ]
         allocation = lottery.allocate(courses, applicants, seed=selection_round.seed)
 
         Enrolment.objects.bulk_create(
             [
                 Enrolment(
-                    student_id=sid, elective_id=eid, catalogue=catalogue, slot_id=electives[eid].slot_id,
-                    source=Enrolment.Source.LOTTERY, rank=rank,
+                    student_id=sid,
+                    elective_id=eid,
+                    catalogue=catalogue,
+                    slot_id=electives[eid].slot_id,
+                    source=Enrolment.Source.LOTTERY,
+                    rank=rank,
                 )  # fmt: skip
                 for sid, eid, rank in allocation.granted
             ],
@@ -517,7 +547,11 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
         SelectionEvent.objects.bulk_create(
             [
                 SelectionEvent(
-                    at=now, catalogue=catalogue, elective_id=eid, student_id=sid, action=SelectionEvent.Action.LOTTERY
+                    at=now,
+                    catalogue=catalogue,
+                    elective_id=eid,
+                    student_id=sid,
+                    action=SelectionEvent.Action.LOTTERY,
                 )
                 for sid, eid, _ in allocation.granted
             ],
@@ -558,10 +592,16 @@ def _recount(catalogue: Catalogue) -> None:
         taken=Coalesce(Subquery(seats, output_field=IntegerField()), Value(0))
     )
     counts = dict(
-        Enrolment.objects.filter(catalogue=catalogue).order_by().values_list("student_id").annotate(n=Count("pk"))
+        Enrolment.objects.filter(catalogue=catalogue)
+        .order_by()
+        .values_list("student_id")
+        .annotate(n=Count("pk"))
     )
     StudentLoad.objects.bulk_create(
-        [StudentLoad(student_id=sid, catalogue=catalogue, held=0, limit=catalogue.max_per_student) for sid in counts],
+        [
+            StudentLoad(student_id=sid, catalogue=catalogue, held=0, limit=catalogue.max_per_student)
+            for sid in counts
+        ],
         ignore_conflicts=True,
         batch_size=1000,
     )
@@ -653,4 +693,6 @@ def toggle_like(*, work: Work, student: Student) -> bool:
 
 
 def enrolled_students(elective_ids: Iterable[int]) -> set[int]:
-    return set(Enrolment.objects.filter(elective_id__in=list(elective_ids)).values_list("student_id", flat=True))
+    return set(
+        Enrolment.objects.filter(elective_id__in=list(elective_ids)).values_list("student_id", flat=True)
+    )

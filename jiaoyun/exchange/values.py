@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,10 +28,6 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 # Serials between these are the dates 1900-03-01 .. 2199-12-31; smaller or larger numbers
 # are more likely typing mistakes than dates.
 _SERIAL_MIN, _SERIAL_MAX = 61, 109_573
-_FULLWIDTH = str.maketrans(
-    "０１２３４５６７８９（）－／．：　ＸｘＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＹＺ",
-    "0123456789()-/.: XxABCDEFGHIJKLMNOPQRSTUVWYZ",
-)
 _DATE_SEP_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _DATE_TIME_TAIL_RE = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -50,7 +47,12 @@ def text(raw: Any) -> str:
         return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(sep=" ")
     if isinstance(raw, dt.date):
         return raw.isoformat()
-    return str(raw).translate(_FULLWIDTH).replace("\u00a0", " ").strip()
+    value = str(raw)
+    if not value.isascii():
+        # Full-width digits, letters and brackets (typed with a Chinese input method) and
+        # no-break spaces become their plain forms.
+        value = unicodedata.normalize("NFKC", value)
+    return value.strip()
 
 
 def key_text(raw: Any) -> str:
@@ -148,9 +150,8 @@ def chinese_number(value: str) -> int | None:
     return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
 
 
-_CLASS_RE = re.compile(
-    r"(?:\(|（)?\s*(\d{1,3}|[零一二两三四五六七八九十]{1,3})\s*(?:\)|）)?\s*(?:班|class)?$"
-)
+# Cells arrive through key_text: no spaces, lower case, full-width brackets made plain.
+_CLASS_RE = re.compile(r"(?<![\d.])(\d{1,3}|[零一二两三四五六七八九十]{1,3})\)?班?$")
 
 
 def parse_class_number(raw: Any) -> int:

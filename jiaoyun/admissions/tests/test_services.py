@@ -33,7 +33,7 @@ def lottery_order(input_hash: str, ids: list[str]) -> list[str]:
 
 @pytest.fixture
 def district():
-    return District.objects.create(code="440104", name="Demo district")
+    return District.objects.get_or_create(code="ADM-TEST", defaults={"name": "Admissions test district"})[0]
 
 
 def school(district, code: str, kind: str, zone: str = "") -> School:
@@ -41,13 +41,13 @@ def school(district, code: str, kind: str, zone: str = "") -> School:
 
 
 def guardian(n: int) -> Guardian:
-    return Guardian.objects.create(name=f"Parent {n}", phone=f"1380000{n:04d}")
+    return Guardian.objects.create(name=f"Parent {n}", phone=f"1389999{n:04d}")
 
 
 @pytest.fixture
 def kindergarten_round(district):
-    k1 = school(district, "K01", School.Kind.KINDERGARTEN)
-    k2 = school(district, "K02", School.Kind.KINDERGARTEN)
+    k1 = school(district, "AK01", School.Kind.KINDERGARTEN)
+    k2 = school(district, "AK02", School.Kind.KINDERGARTEN)
     round = PlacementRound.objects.create(
         name="Kindergarten 2026",
         kind=PlacementRound.Kind.KINDERGARTEN,
@@ -145,10 +145,10 @@ def test_kindergarten_registration_review_and_draw(kindergarten_round):
     assert verification.ok
     assert instance.input_hash() == round.input_hash
     assert round.input_applicants_csv.splitlines()[1:] == [
-        f"{policy.number},,K01,K01:policy",
-        f"{local_a.number},,K01,K01:household",
-        f"{local_b.number},,K01,K01:household",
-        f"{elsewhere.number},,K02,",
+        f"{policy.number},,AK01,AK01:policy",
+        f"{local_a.number},,AK01,AK01:household",
+        f"{local_b.number},,AK01,AK01:household",
+        f"{elsewhere.number},,AK02,",
     ]
 
     with pytest.raises(ValidationError):
@@ -182,9 +182,9 @@ def test_reviews_need_a_reason_and_draws_need_the_committed_seed(kindergarten_ro
 
 
 def test_middle_school_round_from_the_register(district):
-    primary = school(district, "P01", School.Kind.PRIMARY, zone="east")
-    m1 = school(district, "M01", School.Kind.JUNIOR, zone="east")
-    m2 = school(district, "M02", School.Kind.JUNIOR, zone="east")
+    primary = school(district, "AP01", School.Kind.PRIMARY, zone="east")
+    m1 = school(district, "AM01", School.Kind.JUNIOR, zone="east")
+    m2 = school(district, "AM02", School.Kind.JUNIOR, zone="east")
     round = PlacementRound.objects.create(
         name="小升初 2026", kind=PlacementRound.Kind.MIDDLE, school_year=2026, mechanism="boston"
     )
@@ -192,7 +192,7 @@ def test_middle_school_round_from_the_register(district):
     RoundSchool.objects.create(round=round, school=m2, zone="east", capacity=1)
     students = [
         Student.objects.create(
-            student_no=f"G{i}",
+            student_no=f"ADM-G{i}",
             name=f"Student {i}",
             gender="female",
             birth_date=dt.date(2014, 1, i + 1),
@@ -204,24 +204,24 @@ def test_middle_school_round_from_the_register(district):
     a, b, c = services.register_graduates(round=round, students=students)
     assert services.register_graduates(round=round, students=students) == []
     assert (a.zone, a.number) == ("east", f"M{round.pk}-000001")
-    services.set_preferences(entry=a, school_codes=["M01", "M02"], categories={"M01": "sibling"})
-    services.set_preferences(entry=b, school_codes=["M02", "M01"])
-    services.set_preferences(entry=c, school_codes=["M01", "M02"])
+    services.set_preferences(entry=a, school_codes=["AM01", "AM02"], categories={"AM01": "sibling"})
+    services.set_preferences(entry=b, school_codes=["AM02", "AM01"])
+    services.set_preferences(entry=c, school_codes=["AM01", "AM02"])
     with pytest.raises(ValidationError):
-        services.set_preferences(entry=c, school_codes=["M01", "M01"])
+        services.set_preferences(entry=c, school_codes=["AM01", "AM01"])
     services.publish_commitment(round=round, commitment=seed_commitment(SEED))
-    services.draw_round(round=round, seed=SEED, by=None)
+    round = services.draw_round(round=round, seed=SEED, by=None)
     placed = {e.number: (e.placed_school and e.placed_school.code, e.choice) for e in round.entries.all()}
     # Boston: a holds the sibling category at M01; b is alone in listing M02 first.
-    assert placed == {a.number: ("M01", 1), b.number: ("M02", 1), c.number: (None, None)}
+    assert placed == {a.number: ("AM01", 1), b.number: ("AM02", 1), c.number: (None, None)}
 
     district_rows = selectors.round_school_rows(viewer=Scope(district=True), round=round)
     assert [(r["id"], r["placed"], r["seats_left"], r["unplaced_applicants"]) for r in district_rows] == [
-        ("M01", 1, 0, 1),
-        ("M02", 1, 0, 1),
+        ("AM01", 1, 0, 1),
+        ("AM02", 1, 0, 1),
     ]
     m2_admin = Scope(admin_school_ids=frozenset({m2.pk}), school_ids=frozenset({m2.pk}))
-    assert [r["id"] for r in selectors.round_school_rows(viewer=m2_admin, round=round)] == ["M02"]
+    assert [r["id"] for r in selectors.round_school_rows(viewer=m2_admin, round=round)] == ["AM02"]
     assert [e.number for e in selectors.round_entries(viewer=m2_admin, round=round)] == [b.number]
     parent = Scope(student_ids=frozenset({c.student_id}))
     assert [e.number for e in selectors.round_entries(viewer=parent, round=round)] == [c.number]

@@ -65,9 +65,7 @@ def input_hash(courses: Iterable[Course], applicants: Iterable[Applicant]) -> st
     recompute it, and it changes if a single preference or seat count changes."""
     payload = {
         "courses": sorted([c.id, c.seats, c.slot] for c in courses),
-        "applicants": sorted(
-            [a.id, list(a.choices), a.room, sorted(a.held_slots)] for a in applicants
-        ),
+        "applicants": sorted([a.id, list(a.choices), a.room, sorted(a.held_slots)] for a in applicants),
     }
     canonical = json.dumps(payload, separators=(",", ":"), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -662,3 +662,80 @@ def test_put_teacher_creates_moves_and_validates(demo, client):
         client, "/teachers/T900002", bearer(a, can_write=True), {**body, "school": None, "id_number": None}
     )
     assert errors_of(response) == [("school", "missing")]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=25),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from(["/students/GFUZZ1", "/teachers/TFUZZ1"]),
+    changes=st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "gender",
+                "birth_date",
+                "id_number",
+                "enrolment_year",
+                "school",
+                "grade",
+                "class_number",
+                "status",
+                "household",
+                "address",
+                "phone",
+                "subject",
+                "title",
+                "qualification",
+                "joined_school_on",
+                "started_teaching_year",
+            ]
+        ),  # fmt: skip
+        JSON_VALUES,
+        max_size=4,
+    ),
+)
+def test_no_body_yields_a_server_error(write_client, path, changes):
+    client, headers, school = write_client
+    base = (
+        new_student_body(school)
+        if path.startswith("/students")
+        else {"name": "周明", "qualification": "master"}
+    )
+    response = put(client, path, headers, {**base, **changes})
+    assert response.status_code in (200, 201, 400, 403, 422), (changes, response.content)
+    assert isinstance(response.json(), dict)
+
+
+@pytest.fixture
+def write_client(demo, client):
+    return client, bearer(demo.school_a, can_write=True), demo.school_a
+
+
+def test_session_writes_need_the_csrf_token(demo):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(demo.user("school_admin"))
+    response = put(client, "/students/GNEW0004", EN, new_student_body(demo.school_a))
+    assert (response.status_code, response.json()) == (403, {"detail": "The CSRF check failed."})
+    # Reads need no token, and a bearer token needs none for writes.
+    assert get(client, "/subjects", EN).status_code == 200
+    assert (
+        put(
+            client,
+            "/students/GNEW0004",
+            bearer(demo.school_a, can_write=True),
+            new_student_body(demo.school_a),
+        ).status_code
+        == 201
+    )

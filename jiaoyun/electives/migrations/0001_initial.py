@@ -9,312 +9,756 @@ import jiaoyun.electives.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Catalogue',
+            name="Catalogue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=100, verbose_name='title')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=12, verbose_name='status')),
-                ('max_per_student', models.PositiveSmallIntegerField(default=1, help_text='How many electives one student may take', verbose_name='electives per student')),
-                ('ratings_open_on', models.DateField(blank=True, help_text='From this day students rate electives and share their work (default: two weeks before the term ends)', null=True, verbose_name='ratings open on')),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='elective_catalogues', to='core.school')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='elective_catalogues', to='core.term')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=100, verbose_name="title")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "max_per_student",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        help_text="How many electives one student may take",
+                        verbose_name="electives per student",
+                    ),
+                ),
+                (
+                    "ratings_open_on",
+                    models.DateField(
+                        blank=True,
+                        help_text="From this day students rate electives and share their work (default: two weeks before the term ends)",
+                        null=True,
+                        verbose_name="ratings open on",
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="elective_catalogues",
+                        to="core.school",
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="elective_catalogues",
+                        to="core.term",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'elective catalogue',
-                'verbose_name_plural': 'elective catalogues',
-                'ordering': ['-term__school_year', '-term__semester', 'school'],
+                "verbose_name": "elective catalogue",
+                "verbose_name_plural": "elective catalogues",
+                "ordering": ["-term__school_year", "-term__semester", "school"],
             },
         ),
         migrations.CreateModel(
-            name='Elective',
+            name="Elective",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=100, verbose_name='title')),
-                ('category', models.CharField(choices=[('art', 'Art'), ('sport', 'Sport'), ('technology', 'Technology'), ('local_culture', 'Local culture'), ('other', 'Other')], max_length=16, verbose_name='category')),
-                ('room', models.CharField(max_length=50, verbose_name='room')),
-                ('capacity', models.PositiveIntegerField(verbose_name='capacity')),
-                ('taken', models.PositiveIntegerField(default=0, editable=False, verbose_name='seats taken')),
-                ('grade_levels', models.JSONField(default=list, verbose_name='eligible grades')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('catalogue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='electives', to='electives.catalogue')),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='electives', to='core.teacher', verbose_name='teacher')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=100, verbose_name="title")),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("art", "Art"),
+                            ("sport", "Sport"),
+                            ("technology", "Technology"),
+                            ("local_culture", "Local culture"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                        verbose_name="category",
+                    ),
+                ),
+                ("room", models.CharField(max_length=50, verbose_name="room")),
+                ("capacity", models.PositiveIntegerField(verbose_name="capacity")),
+                ("taken", models.PositiveIntegerField(default=0, editable=False, verbose_name="seats taken")),
+                ("grade_levels", models.JSONField(default=list, verbose_name="eligible grades")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "catalogue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="electives",
+                        to="electives.catalogue",
+                    ),
+                ),
+                (
+                    "teacher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="electives",
+                        to="core.teacher",
+                        verbose_name="teacher",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'elective',
-                'verbose_name_plural': 'electives',
-                'ordering': ['catalogue', 'slot__weekday', 'slot__start', 'title'],
+                "verbose_name": "elective",
+                "verbose_name_plural": "electives",
+                "ordering": ["catalogue", "slot__weekday", "slot__start", "title"],
             },
         ),
         migrations.CreateModel(
-            name='Attendance',
+            name="Attendance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(verbose_name='date')),
-                ('status', models.CharField(choices=[('present', 'Present'), ('late', 'Late'), ('excused', 'Excused'), ('absent', 'Absent')], max_length=8, verbose_name='status')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='elective_attendance', to='core.student')),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance', to='electives.elective')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(verbose_name="date")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("present", "Present"),
+                            ("late", "Late"),
+                            ("excused", "Excused"),
+                            ("absent", "Absent"),
+                        ],
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="elective_attendance",
+                        to="core.student",
+                    ),
+                ),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendance",
+                        to="electives.elective",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['elective', 'date', 'student'],
+                "ordering": ["elective", "date", "student"],
             },
         ),
         migrations.CreateModel(
-            name='ElectivePhoto',
+            name="ElectivePhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.FileField(upload_to=jiaoyun.electives.models._photo_path, verbose_name='photo')),
-                ('caption', models.CharField(blank=True, max_length=100, verbose_name='caption')),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='electives.elective')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "image",
+                    models.FileField(upload_to=jiaoyun.electives.models._photo_path, verbose_name="photo"),
+                ),
+                ("caption", models.CharField(blank=True, max_length=100, verbose_name="caption")),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="photos",
+                        to="electives.elective",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['elective', 'pk'],
+                "ordering": ["elective", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Rating',
+            name="Rating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stars', models.PositiveSmallIntegerField(verbose_name='stars')),
-                ('comment', models.CharField(blank=True, max_length=300, verbose_name='comment')),
-                ('created_at', models.DateTimeField(auto_now=True)),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ratings', to='electives.elective')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='elective_ratings', to='core.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stars", models.PositiveSmallIntegerField(verbose_name="stars")),
+                ("comment", models.CharField(blank=True, max_length=300, verbose_name="comment")),
+                ("created_at", models.DateTimeField(auto_now=True)),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ratings",
+                        to="electives.elective",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="elective_ratings",
+                        to="core.student",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SelectionEvent',
+            name="SelectionEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('action', models.CharField(choices=[('enrol', 'Took a seat'), ('withdraw', 'Withdrew'), ('lottery', 'Won a seat in the lottery'), ('promote', 'Promoted from the waitlist'), ('swap_out', 'Gave up a seat for a waitlisted elective'), ('waitlist', 'Joined the waitlist'), ('leave_waitlist', 'Left the waitlist')], max_length=16, verbose_name='action')),
-                ('by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('catalogue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='electives.catalogue')),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='electives.elective')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("enrol", "Took a seat"),
+                            ("withdraw", "Withdrew"),
+                            ("lottery", "Won a seat in the lottery"),
+                            ("promote", "Promoted from the waitlist"),
+                            ("swap_out", "Gave up a seat for a waitlisted elective"),
+                            ("waitlist", "Joined the waitlist"),
+                            ("leave_waitlist", "Left the waitlist"),
+                        ],
+                        max_length=16,
+                        verbose_name="action",
+                    ),
+                ),
+                (
+                    "by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "catalogue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="electives.catalogue",
+                    ),
+                ),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="electives.elective",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.student"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-pk'],
+                "ordering": ["-at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='SelectionRound',
+            name="SelectionRound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('preference', 'Preference round (lottery)'), ('first_come', 'First come, first served')], max_length=12, verbose_name='kind')),
-                ('opens_at', models.DateTimeField(verbose_name='opens at')),
-                ('closes_at', models.DateTimeField(verbose_name='closes at')),
-                ('max_choices', models.PositiveSmallIntegerField(default=5, help_text='How many electives a student may rank', verbose_name='choices per student')),
-                ('seed', models.CharField(blank=True, editable=False, max_length=64)),
-                ('seed_commitment', models.CharField(blank=True, editable=False, max_length=64, verbose_name='seed commitment')),
-                ('input_hash', models.CharField(blank=True, editable=False, max_length=64, verbose_name='input hash')),
-                ('algorithm', models.CharField(blank=True, editable=False, max_length=100, verbose_name='algorithm')),
-                ('allocated_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='allocated at')),
-                ('catalogue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rounds', to='electives.catalogue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("preference", "Preference round (lottery)"),
+                            ("first_come", "First come, first served"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("opens_at", models.DateTimeField(verbose_name="opens at")),
+                ("closes_at", models.DateTimeField(verbose_name="closes at")),
+                (
+                    "max_choices",
+                    models.PositiveSmallIntegerField(
+                        default=5,
+                        help_text="How many electives a student may rank",
+                        verbose_name="choices per student",
+                    ),
+                ),
+                ("seed", models.CharField(blank=True, editable=False, max_length=64)),
+                (
+                    "seed_commitment",
+                    models.CharField(
+                        blank=True, editable=False, max_length=64, verbose_name="seed commitment"
+                    ),
+                ),
+                (
+                    "input_hash",
+                    models.CharField(blank=True, editable=False, max_length=64, verbose_name="input hash"),
+                ),
+                (
+                    "algorithm",
+                    models.CharField(blank=True, editable=False, max_length=100, verbose_name="algorithm"),
+                ),
+                (
+                    "allocated_at",
+                    models.DateTimeField(blank=True, editable=False, null=True, verbose_name="allocated at"),
+                ),
+                (
+                    "catalogue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rounds",
+                        to="electives.catalogue",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'selection round',
-                'verbose_name_plural': 'selection rounds',
-                'ordering': ['catalogue', 'opens_at'],
+                "verbose_name": "selection round",
+                "verbose_name_plural": "selection rounds",
+                "ordering": ["catalogue", "opens_at"],
             },
         ),
         migrations.CreateModel(
-            name='Preference',
+            name="Preference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField(verbose_name='rank')),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='preferences', to='electives.elective')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='elective_preferences', to='core.student')),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='preferences', to='electives.selectionround')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("rank", models.PositiveSmallIntegerField(verbose_name="rank")),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="preferences",
+                        to="electives.elective",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="elective_preferences",
+                        to="core.student",
+                    ),
+                ),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="preferences",
+                        to="electives.selectionround",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['round', 'student', 'rank'],
+                "ordering": ["round", "student", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='StudentLoad',
+            name="StudentLoad",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('held', models.PositiveSmallIntegerField(default=0)),
-                ('limit', models.PositiveSmallIntegerField()),
-                ('catalogue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='electives.catalogue')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("held", models.PositiveSmallIntegerField(default=0)),
+                ("limit", models.PositiveSmallIntegerField()),
+                (
+                    "catalogue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="electives.catalogue",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.student"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TimeSlot',
+            name="TimeSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(1, 'Monday'), (2, 'Tuesday'), (3, 'Wednesday'), (4, 'Thursday'), (5, 'Friday'), (6, 'Saturday'), (7, 'Sunday')], verbose_name='weekday')),
-                ('start', models.TimeField(verbose_name='start')),
-                ('end', models.TimeField(verbose_name='end')),
-                ('catalogue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slots', to='electives.catalogue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "Monday"),
+                            (2, "Tuesday"),
+                            (3, "Wednesday"),
+                            (4, "Thursday"),
+                            (5, "Friday"),
+                            (6, "Saturday"),
+                            (7, "Sunday"),
+                        ],
+                        verbose_name="weekday",
+                    ),
+                ),
+                ("start", models.TimeField(verbose_name="start")),
+                ("end", models.TimeField(verbose_name="end")),
+                (
+                    "catalogue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="slots",
+                        to="electives.catalogue",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'time slot',
-                'verbose_name_plural': 'time slots',
-                'ordering': ['catalogue', 'weekday', 'start'],
+                "verbose_name": "time slot",
+                "verbose_name_plural": "time slots",
+                "ordering": ["catalogue", "weekday", "start"],
             },
         ),
         migrations.CreateModel(
-            name='Enrolment',
+            name="Enrolment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('lottery', 'Lottery'), ('first_come', 'First come'), ('waitlist', 'Waitlist')], max_length=12, verbose_name='source')),
-                ('rank', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='preference rank')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('catalogue', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='electives.catalogue')),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrolments', to='electives.elective')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='elective_enrolments', to='core.student')),
-                ('slot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='electives.timeslot')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("lottery", "Lottery"),
+                            ("first_come", "First come"),
+                            ("waitlist", "Waitlist"),
+                        ],
+                        max_length=12,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "rank",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="preference rank"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "catalogue",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="electives.catalogue",
+                    ),
+                ),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrolments",
+                        to="electives.elective",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="elective_enrolments",
+                        to="core.student",
+                    ),
+                ),
+                (
+                    "slot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="electives.timeslot"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enrolment',
-                'verbose_name_plural': 'enrolments',
+                "verbose_name": "enrolment",
+                "verbose_name_plural": "enrolments",
             },
         ),
         migrations.AddField(
-            model_name='elective',
-            name='slot',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='electives', to='electives.timeslot', verbose_name='time slot'),
+            model_name="elective",
+            name="slot",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="electives",
+                to="electives.timeslot",
+                verbose_name="time slot",
+            ),
         ),
         migrations.CreateModel(
-            name='WaitlistEntry',
+            name="WaitlistEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rank', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='waitlist', to='electives.elective')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='elective_waitlist', to='core.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("rank", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="waitlist",
+                        to="electives.elective",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="elective_waitlist",
+                        to="core.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['elective', 'created_at', 'pk'],
+                "ordering": ["elective", "created_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Work',
+            name="Work",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=100, verbose_name='title')),
-                ('description', models.CharField(blank=True, max_length=500, verbose_name='description')),
-                ('image', models.FileField(upload_to=jiaoyun.electives.models._photo_path, verbose_name='photo')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('elective', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='works', to='electives.elective')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='elective_works', to='core.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=100, verbose_name="title")),
+                ("description", models.CharField(blank=True, max_length=500, verbose_name="description")),
+                (
+                    "image",
+                    models.FileField(upload_to=jiaoyun.electives.models._photo_path, verbose_name="photo"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "elective",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="works",
+                        to="electives.elective",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="elective_works",
+                        to="core.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='WorkLike',
+            name="WorkLike",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.student')),
-                ('work', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='likes', to='electives.work')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.student"
+                    ),
+                ),
+                (
+                    "work",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="likes", to="electives.work"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='catalogue',
-            constraint=models.UniqueConstraint(fields=('school', 'term'), name='electives_one_catalogue_per_term'),
+            model_name="catalogue",
+            constraint=models.UniqueConstraint(
+                fields=("school", "term"), name="electives_one_catalogue_per_term"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='catalogue',
-            constraint=models.CheckConstraint(condition=models.Q(('max_per_student__gte', 1)), name='electives_max_per_student_positive'),
+            model_name="catalogue",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_per_student__gte", 1)), name="electives_max_per_student_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attendance',
-            constraint=models.UniqueConstraint(fields=('elective', 'date', 'student'), name='electives_attendance_once'),
+            model_name="attendance",
+            constraint=models.UniqueConstraint(
+                fields=("elective", "date", "student"), name="electives_attendance_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.UniqueConstraint(fields=('elective', 'student'), name='electives_rating_once'),
+            model_name="rating",
+            constraint=models.UniqueConstraint(fields=("elective", "student"), name="electives_rating_once"),
         ),
         migrations.AddConstraint(
-            model_name='rating',
-            constraint=models.CheckConstraint(condition=models.Q(('stars__gte', 1), ('stars__lte', 5)), name='electives_stars_1_to_5'),
+            model_name="rating",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stars__gte", 1), ("stars__lte", 5)), name="electives_stars_1_to_5"
+            ),
         ),
         migrations.AddIndex(
-            model_name='selectionevent',
-            index=models.Index(fields=['catalogue', 'action'], name='electives_s_catalog_5fd1ac_idx'),
+            model_name="selectionevent",
+            index=models.Index(fields=["catalogue", "action"], name="electives_s_catalog_5fd1ac_idx"),
         ),
         migrations.AddConstraint(
-            model_name='selectionround',
-            constraint=models.CheckConstraint(condition=models.Q(('closes_at__gt', models.F('opens_at'))), name='electives_round_closes_after_opening'),
+            model_name="selectionround",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("closes_at__gt", models.F("opens_at"))),
+                name="electives_round_closes_after_opening",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='selectionround',
-            constraint=models.CheckConstraint(condition=models.Q(('max_choices__gte', 1)), name='electives_round_one_choice_at_least'),
+            model_name="selectionround",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_choices__gte", 1)), name="electives_round_one_choice_at_least"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preference',
-            constraint=models.UniqueConstraint(fields=('round', 'student', 'rank'), name='electives_preference_rank_unique'),
+            model_name="preference",
+            constraint=models.UniqueConstraint(
+                fields=("round", "student", "rank"), name="electives_preference_rank_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preference',
-            constraint=models.UniqueConstraint(fields=('round', 'student', 'elective'), name='electives_preference_once'),
+            model_name="preference",
+            constraint=models.UniqueConstraint(
+                fields=("round", "student", "elective"), name="electives_preference_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='preference',
-            constraint=models.CheckConstraint(condition=models.Q(('rank__gte', 1)), name='electives_preference_rank_positive'),
+            model_name="preference",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rank__gte", 1)), name="electives_preference_rank_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='studentload',
-            constraint=models.UniqueConstraint(fields=('student', 'catalogue'), name='electives_load_unique'),
+            model_name="studentload",
+            constraint=models.UniqueConstraint(fields=("student", "catalogue"), name="electives_load_unique"),
         ),
         migrations.AddConstraint(
-            model_name='studentload',
-            constraint=models.CheckConstraint(condition=models.Q(('held__gte', 0), ('held__lte', models.F('limit'))), name='electives_load_within_limit'),
+            model_name="studentload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("held__gte", 0), ("held__lte", models.F("limit"))),
+                name="electives_load_within_limit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='timeslot',
-            constraint=models.UniqueConstraint(fields=('catalogue', 'weekday', 'start'), name='electives_slot_unique'),
+            model_name="timeslot",
+            constraint=models.UniqueConstraint(
+                fields=("catalogue", "weekday", "start"), name="electives_slot_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='timeslot',
-            constraint=models.CheckConstraint(condition=models.Q(('end__gt', models.F('start'))), name='electives_slot_ends_after_start'),
+            model_name="timeslot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__gt", models.F("start"))), name="electives_slot_ends_after_start"
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(fields=['elective', 'created_at'], name='electives_e_electiv_d0bb22_idx'),
+            model_name="enrolment",
+            index=models.Index(fields=["elective", "created_at"], name="electives_e_electiv_d0bb22_idx"),
         ),
         migrations.AddIndex(
-            model_name='enrolment',
-            index=models.Index(fields=['catalogue', 'student'], name='electives_e_catalog_3d2b8b_idx'),
+            model_name="enrolment",
+            index=models.Index(fields=["catalogue", "student"], name="electives_e_catalog_3d2b8b_idx"),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.UniqueConstraint(fields=('student', 'elective'), name='electives_one_seat_per_elective'),
+            model_name="enrolment",
+            constraint=models.UniqueConstraint(
+                fields=("student", "elective"), name="electives_one_seat_per_elective"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrolment',
-            constraint=models.UniqueConstraint(fields=('student', 'slot'), name='electives_one_elective_per_slot'),
+            model_name="enrolment",
+            constraint=models.UniqueConstraint(
+                fields=("student", "slot"), name="electives_one_elective_per_slot"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='elective',
-            constraint=models.UniqueConstraint(fields=('catalogue', 'title'), name='electives_unique_title'),
+            model_name="elective",
+            constraint=models.UniqueConstraint(fields=("catalogue", "title"), name="electives_unique_title"),
         ),
         migrations.AddConstraint(
-            model_name='elective',
-            constraint=models.CheckConstraint(condition=models.Q(('taken__gte', 0), ('taken__lte', models.F('capacity'))), name='electives_taken_within_capacity'),
+            model_name="elective",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("taken__gte", 0), ("taken__lte", models.F("capacity"))),
+                name="electives_taken_within_capacity",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='waitlistentry',
-            constraint=models.UniqueConstraint(fields=('elective', 'student'), name='electives_waitlist_once'),
+            model_name="waitlistentry",
+            constraint=models.UniqueConstraint(
+                fields=("elective", "student"), name="electives_waitlist_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='worklike',
-            constraint=models.UniqueConstraint(fields=('work', 'student'), name='electives_like_once'),
+            model_name="worklike",
+            constraint=models.UniqueConstraint(fields=("work", "student"), name="electives_like_once"),
         ),
     ]

@@ -61,7 +61,7 @@ def rush(calls: Sequence[Callable[[], Any]]) -> Counter[str]:
             outcome = "ok"
         except SelectionError as refusal:
             outcome = refusal.code
-        except BaseException as error:  # noqa: BLE001 - reported to the main thread below
+        except BaseException as error:
             with lock:
                 failures.append(error)
             return

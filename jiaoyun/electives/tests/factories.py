@@ -51,8 +51,13 @@ def catalogue(
     assert teacher is not None
     electives = [
         services.save_elective(
-            catalogue=cat, title=f"Elective {i + 1}", category=Elective.Category.ART, teacher=teacher,
-            room=f"R{i + 1}", slot=slots[slot_of[i] if slot_of else i % n_slots], capacity=capacity,
+            catalogue=cat,
+            title=f"Elective {i + 1}",
+            category=Elective.Category.ART,
+            teacher=teacher,
+            room=f"R{i + 1}",
+            slot=slots[slot_of[i] if slot_of else i % n_slots],
+            capacity=capacity,
             grade_levels=levels or [],
         )  # fmt: skip
         for i, capacity in enumerate(capacities)
@@ -73,15 +78,22 @@ def students(school: School, n: int, *, prefix: str = "X") -> list[Student]:
     assert school_class is not None
     made = [
         Student(
-            student_no=f"{prefix}{school.pk:03d}{i:05d}", name=f"Student {i}", gender="female",
-            birth_date=dt.date(2012, 1, 1), enrolment_year=2024, school=school, school_class=school_class,
+            student_no=f"{prefix}{school.pk:03d}{i:05d}",
+            name=f"Student {i}",
+            gender="female",
+            birth_date=dt.date(2012, 1, 1),
+            enrolment_year=2024,
+            school=school,
+            school_class=school_class,
         )  # fmt: skip
         for i in range(n)
     ]
     Student.objects.bulk_create(made)
-    return list(Student.objects.filter(student_no__startswith=f"{prefix}{school.pk:03d}").select_related(
-        "school_class__grade"
-    ).order_by("student_no"))
+    return list(
+        Student.objects.filter(student_no__startswith=f"{prefix}{school.pk:03d}")
+        .select_related("school_class__grade")
+        .order_by("student_no")
+    )
 
 
 def reload(obj: Any) -> Any:

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from jiaoyun.accounts.scopes import Scope
+from jiaoyun.assessment.models import Exam
+from jiaoyun.core.models import GRADE_NAMES, School
+
+MAX_UPLOAD_BYTES = 60 * 1024 * 1024
+
+
+class ExamForm(forms.ModelForm):
+    class Meta:
+        model = Exam
+        fields = ["name", "term", "grade_level", "held_on", "school", "prior"]
+        widgets = {"held_on": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args: Any, viewer: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer
+        self.fields["grade_level"] = forms.TypedChoiceField(
+            label=_("grade"), coerce=int, choices=[(k, str(v)) for k, v in GRADE_NAMES.items() if k >= 1]
+        )
+        schools = School.objects.visible_to(viewer)
+        if not viewer.district:
+            schools = schools.filter(pk__in=viewer.admin_school_ids)
+        self.fields["school"].queryset = schools
+        self.fields["school"].required = not viewer.district
+        self.fields["school"].help_text = _("Leave empty for a joint exam of the district")
+        self.fields["prior"].queryset = Exam.objects.visible_to(viewer)
+        self.fields["prior"].required = False
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("Spreadsheet (xlsx or csv)"))
+
+    def clean_file(self) -> Any:
+        f = self.cleaned_data["file"]
+        if f.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than 60 MB; split it by school."))
+        return f
