@@ -83,7 +83,7 @@ def grade(kind: str, key: Any, tolerance: float, value: Any) -> bool | None:
 
 
 # Characters that make poor words on their own: particles and pronouns of everyday writing.
-_STOP_CHARS = set("的了是在和也都就而及与或着吧呢吗啊呀我你他她它们这那有个不")
+_STOP_CHARS = set("的了是在和也都就而及与或着吧呢吗啊呀么很太我你他她它们这那有个不")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 

@@ -93,7 +93,7 @@ def _params(query: Any, *, exclude: tuple[str, ...] = ("limit", "offset", "maske
     return params
 
 
-def _page(queryset: QuerySet[Any], query: PageQuery) -> tuple[dict[str, int], list[Any]]:
+def _page(queryset: QuerySet[Any], query: PageQuery) -> tuple[dict[str, Any], list[Any]]:
     count = queryset.count()
     rows = list(queryset[query.offset : query.offset + query.limit])
     return {"count": count, "limit": query.limit, "offset": query.offset}, rows
@@ -151,7 +151,7 @@ def list_subjects(request: HttpRequest, query: Query[PageQuery]) -> Any:
     # Reference data every viewer may read; an empty scope (a user with no role) reads nothing.
     queryset = Subject.objects.none() if scope.is_empty else Subject.objects.order_by("code", "pk")
     page, rows = _page(queryset, query)
-    page["items"] = [{"id": s.pk, "code": s.code, "name": s.name, "name_en": s.name_en} for s in rows]  # type: ignore[assignment]
+    page["items"] = [{"id": s.pk, "code": s.code, "name": s.name, "name_en": s.name_en} for s in rows]
     return page
 
 
@@ -161,7 +161,7 @@ def list_terms(request: HttpRequest, query: Query[PageQuery]) -> Any:
     queryset = Term.objects.none() if scope.is_empty else Term.objects.order_by("-school_year", "-semester")
     current = Term.current(timezone.localdate())
     page, rows = _page(queryset, query)
-    page["items"] = [  # type: ignore[assignment]
+    page["items"] = [
         {"id": t.pk, "school_year": t.school_year, "semester": t.semester, "start": t.start,
          "end": t.end, "is_current": current is not None and t.pk == current.pk}
         for t in rows
@@ -195,7 +195,7 @@ def _school_out(school: School) -> dict[str, Any]:
 def list_schools(request: HttpRequest, query: Query[SchoolQuery]) -> Any:
     queryset = selectors.school_list(viewer=_scope(request), params=_params(query))
     page, rows = _page(queryset, query)
-    page["items"] = [_school_out(s) for s in rows]  # type: ignore[assignment]
+    page["items"] = [_school_out(s) for s in rows]
     return page
 
 
@@ -256,7 +256,7 @@ def _class_out(school_class: SchoolClass, students: int) -> dict[str, Any]:
 def list_classes(request: HttpRequest, query: Query[ClassQuery]) -> Any:
     queryset = selectors.class_list(viewer=_scope(request), params=_params(query))
     page, rows = _page(queryset, query)
-    page["items"] = [_class_out(c, c.n_students) for c in rows]  # type: ignore[assignment,attr-defined]
+    page["items"] = [_class_out(c, c.n_students) for c in rows]  # type: ignore[attr-defined]
     return page
 
 
@@ -338,7 +338,7 @@ def list_teachers(request: HttpRequest, query: Query[TeacherQuery]) -> Any:
         if unmask:
             unmasked.append(teacher.staff_no)
     _audit_read(request, target="api:teachers", keys=unmasked, fields=["id_number", "phone"])
-    page["items"] = items  # type: ignore[assignment]
+    page["items"] = items
     return page
 
 
@@ -436,7 +436,7 @@ def list_students(request: HttpRequest, query: Query[StudentQuery]) -> Any:
         if unmask:
             unmasked.append(student.student_no)
     _audit_read(request, target="api:students", keys=unmasked, fields=["id_number"])
-    page["items"] = items  # type: ignore[assignment]
+    page["items"] = items
     return page
 
 
@@ -634,10 +634,13 @@ def put_teacher(
         teacher = teacher or Teacher(staff_no=staff_no)
         old_school_id = teacher.school_id
         changed = _save(teacher, values)
-        if school is not None and (created or old_school_id != school.pk):
+        if created or old_school_id != teacher.school_id:
             teacher.postings.filter(end__isnull=True).update(end=today)
-            start = payload.joined_school_on or today
-            TeacherPosting.objects.create(teacher=teacher, school=school, start=start, reason=REASON_POSTED)
+            if school is not None:
+                start = payload.joined_school_on or today
+                TeacherPosting.objects.create(
+                    teacher=teacher, school=school, start=start, reason=REASON_POSTED
+                )
         audit.record(
             action=AuditEvent.Action.API_WRITE, target=f"teacher:{staff_no}", request=request,
             detail={"created": created, "changed": changed},

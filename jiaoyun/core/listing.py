@@ -77,7 +77,7 @@ class ListSpec:
             value = (params.get(flt.param) or "").strip()
             if not value:
                 continue
-            if flt.integer and not _is_integer(value):
+            if flt.integer and not is_integer(value):
                 return qs.none()
             qs = qs.filter(**{flt.lookup: value})
         qs = qs.order_by(*self.ordering(params), "pk")
@@ -108,7 +108,7 @@ class ListSpec:
         return [cell(c, obj, unmask=unmask) for c in self.columns]
 
 
-def _is_integer(value: str) -> bool:
+def is_integer(value: str) -> bool:
     digits = value.removeprefix("-")
     # isascii: str.isdigit() also accepts superscripts that int() rejects.
     return digits.isascii() and digits.isdigit() and len(digits) <= 12

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from jiaoyun.accounts.scopes import Scope
-from jiaoyun.core.listing import Column, Filter, ListSpec
+from jiaoyun.core.listing import Column, Filter, ListSpec, is_integer
 from jiaoyun.core.models import (
     GRADE_NAMES,
     Campus,
@@ -50,7 +50,7 @@ def _zone_choices(scope: Scope, params: Mapping[str, str]) -> list[tuple[str, st
 def _grade_choices(scope: Scope, params: Mapping[str, str]) -> list[tuple[str, str]]:
     grades = Grade.objects.visible_to(scope)
     school = params.get("school", "")
-    if school.isascii() and school.isdigit():
+    if is_integer(school):
         grades = grades.filter(school_id=school)
     levels = sorted(set(grades.values_list("level", flat=True)))
     return [(str(level), str(GRADE_NAMES.get(level, level))) for level in levels]
@@ -61,7 +61,7 @@ def _class_choices(scope: Scope, params: Mapping[str, str]) -> list[tuple[str, s
     they reach only a few schools (a whole district's classes would make a useless menu)."""
     classes = SchoolClass.objects.visible_to(scope).select_related("school", "grade")
     school = params.get("school", "")
-    if school.isascii() and school.isdigit():
+    if is_integer(school):
         classes = classes.filter(school_id=school)
     elif scope.district:
         return []

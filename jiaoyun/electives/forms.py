@@ -53,9 +53,8 @@ class ElectiveForm(forms.Form):
         school: School = catalogue.school
         self.fields["teacher"].queryset = Teacher.objects.filter(school=school)  # type: ignore[attr-defined]
         self.fields["slot"].queryset = catalogue.slots.all()  # type: ignore[attr-defined]
-        self.fields["grade_levels"].choices = [
-            (level, GRADE_NAMES.get(level, level)) for level in school.levels
-        ]  # type: ignore[attr-defined]
+        levels = [(level, GRADE_NAMES.get(level, level)) for level in school.levels]
+        self.fields["grade_levels"].choices = levels  # type: ignore[attr-defined]
 
 
 class RoundForm(forms.Form):

@@ -147,7 +147,7 @@ def seats(*, viewer: Scope, item: Catalogue) -> list[dict[str, int]]:
 class ElectivePage:
     elective: Elective
     photos: list[ElectivePhoto]
-    works: list[Work]
+    works: list[Any]  # Work rows annotated with n_likes
     liked: set[int]
     rating: Rating | None
     stars: float | None
@@ -263,7 +263,7 @@ def report(*, viewer: Scope, school: School) -> list[tuple[Catalogue, list[Elect
     }
     by_catalogue: dict[int, tuple[Catalogue, list[ElectiveStats]]] = {}
     for e in electives:
-        rating = ratings.get(e.pk, {})
+        rating: dict[str, Any] = dict(ratings.get(e.pk, {}))
         marks = attendance.get(e.pk)
         waiting = waitlists.get(e.pk, 0)
         stats = ElectiveStats(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -206,7 +207,7 @@ def _student_or_refuse(request: HttpRequest) -> Any:
     return student
 
 
-ACTIONS = {
+ACTIONS: dict[str, tuple[Callable[..., Any], Any]] = {
     "select": (services.select, _("You have a seat.")),
     "withdraw": (services.withdraw, _("You gave your seat back.")),
     "waitlist": (services.join_waitlist, _("You are on the waitlist.")),
@@ -325,10 +326,11 @@ def elective_url(elective: Elective) -> str:
 def photo(request: HttpRequest, kind: str, pk: int) -> FileResponse:
     """Photos are served through the scope check, not from a public media folder: many show
     children."""
-    model: type[ElectivePhoto] | type[Work] = ElectivePhoto if kind == "elective" else Work
     if kind not in {"elective", "work"}:
         raise Http404
-    item = get_object_or_404(model, pk=pk)
+    item: ElectivePhoto | Work = (
+        get_object_or_404(ElectivePhoto, pk=pk) if kind == "elective" else get_object_or_404(Work, pk=pk)
+    )
     selectors.elective(viewer=_scope(request), pk=item.elective_id)
     try:
         handle = item.image.open("rb")

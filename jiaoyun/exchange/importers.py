@@ -173,6 +173,7 @@ class Importer:
         self.register = Register()
         self.issues: list[Issue] = []
         self.header: HeaderMatch | None = None
+        self.rows: list[Any] = []  # the rows that passed clean_row, staged
         self._school_memo: dict[tuple[str, str], int | tuple[str, str, dict[str, Any]]] = {}
 
     # -- the pipeline ------------------------------------------------------------------------
@@ -209,7 +210,9 @@ class Importer:
         self.ctx.progress(count, count)
         if count == 0:
             self.issues.append(Issue(None, "", "", "empty"))
-        if not self.issues:
+        elif self.rows:
+            # Rows that passed on their own are checked against each other and the register
+            # even when others failed, so that one upload reports every problem.
             self.stage()
         outcome.issues = self._sorted_issues()
         if outcome.issues:
@@ -635,8 +638,6 @@ class StudentImporter(Importer):
         self.duplicates(rows, "student_no", "student_no")
         self.duplicates(rows, "id_number", "id_number")
         self._check_guardian_names()
-        if self.issues:
-            return
         existing = _values_by_key(Student, "student_no", [r.student_no for r in rows], _STUDENT_FIELDS)
         id_owners = _values_by_key(
             Student, "id_number", [r.id_number for r in rows if r.id_number], ("student_no",)
@@ -668,8 +669,7 @@ class StudentImporter(Importer):
             r.class_changed = class_id != r.class_id
             if school_id != r.school_id:
                 r.moved_from_school = school_id
-        if not self.issues:
-            self._stage_guardians()
+        self._stage_guardians()
 
     def _check_guardian_names(self) -> None:
         first: dict[str, tuple[str, int]] = {}
@@ -889,8 +889,6 @@ class TeacherImporter(Importer):
         rows = self.rows
         self.duplicates(rows, "staff_no", "staff_no")
         self.duplicates(rows, "id_number", "id_number")
-        if self.issues:
-            return
         existing = _values_by_key(Teacher, "staff_no", [r.staff_no for r in rows], _TEACHER_FIELDS)
         id_owners = _values_by_key(
             Teacher, "id_number", [r.id_number for r in rows if r.id_number], ("staff_no",)

@@ -88,3 +88,58 @@ async def receive_until(comm: WebsocketCommunicator, predicate: Any, *, ack: boo
                 await comm.send_json_to({"type": "ack", "seq": message["seq"]})
             if predicate(message):
                 return message
+
+
+@dataclass
+class Served:
+    host: str
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+
+@pytest.fixture
+def asgi_server(transactional_db: Any) -> Any:
+    """The project's ASGI application (HTTP and WebSockets) under uvicorn in a thread, on a
+    free loopback port, reading the test database."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from django.urls import get_resolver
+
+    from jiaoyun.asgi import application
+
+    # Import the URLconf (and the heavy modules behind it) before the first request does.
+    get_resolver().url_patterns  # noqa: B018
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if server.started:
+            break
+        threading.Event().wait(0.01)
+    assert server.started
+    yield Served("127.0.0.1", port)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def session_cookie(user: Any) -> str:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         self.stdout.write(key)
 
     @transaction.atomic
-    def _create(self, *, name: str, school: str | None, write: bool, unmask: bool, **_: Any) -> None:
+    def _create(self, *, name: str, school: str | None, write: bool, unmask: bool, **options: Any) -> None:
         if ExternalSystem.objects.filter(name=name).exists():
             raise CommandError(f"A system named {name!r} exists already; use `issue` for another token.")
         found = None
@@ -64,14 +64,14 @@ class Command(BaseCommand):
         _, key = ApiToken.issue(system)
         self._print_key(system, key)
 
-    def _issue(self, *, name: str, **_: Any) -> None:
+    def _issue(self, *, name: str, **options: Any) -> None:
         system = self._system(name)
         if not system.is_active:
             raise CommandError(f"{name!r} is not active.")
         _, key = ApiToken.issue(system)
         self._print_key(system, key)
 
-    def _revoke(self, *, name: str, prefix: str | None, **_: Any) -> None:
+    def _revoke(self, *, name: str, prefix: str | None, **options: Any) -> None:
         tokens = self._system(name).tokens.filter(revoked=False)
         if prefix:
             tokens = tokens.filter(prefix=prefix)
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             raise CommandError(f"{name!r} has no live token starting {prefix!r}.")
         self.stdout.write(f"Revoked {revoked} token(s) of {name}.")
 
-    def _list(self, **_: Any) -> None:
+    def _list(self, **options: Any) -> None:
         systems = ExternalSystem.objects.select_related("school").prefetch_related("tokens").order_by("name")
         for system in systems:
             rights = ", ".join(

@@ -1,0 +1,398 @@
+"""Live classroom benchmark: the production server (uvicorn, several workers, Redis channel
+layer, a scratch database) and, from this second process on loopback, classrooms of one
+main screen and 45 students answering 3 questions each, answers spread over 3 seconds.
+
+    .venv/bin/python bench/live_classroom.py [--classrooms 20,50,100] [--students 45]
+        [--questions 3] [--spread 3] [--workers 2] [--database sqlite|postgres]
+        [--redis redis://127.0.0.1:6379/0]
+
+For each size it checks that every answer was counted (by the screen's final snapshot and
+by the database) and prints the answer-to-screen latency: from a student's send to the first
+screen snapshot that shows that student as answered. Everything runs on 127.0.0.1 and stops
+on its own: each question times out after `spread + 30` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scratch_env(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        JIAOYUN_VAR_DIR=str(workdir),
+        JIAOYUN_REDIS_URL=args.redis,
+        JIAOYUN_FAST_PASSWORD_HASHER="1",
+        JIAOYUN_LOG_LEVEL="ERROR",
+        JIAOYUN_DEBUG="0",
+    )
+    if args.database == "postgres":
+        import psycopg
+
+        name = f"jiaoyun_bench_{os.getpid()}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        env["JIAOYUN_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        env["JIAOYUN_DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    return env
+
+
+def drop_scratch(env: dict[str, str], args: argparse.Namespace) -> None:
+    if args.database == "postgres":
+        import psycopg
+
+        name = env["JIAOYUN_DATABASE_URL"].rsplit("/", 1)[1]
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- data (this process talks to the scratch database only before the clients start) --
+
+
+def seed(classrooms: int, students: int) -> list[dict[str, Any]]:
+    """A school with `classrooms` classes, a teacher and `students` students each, every one
+    with a user and a signed-in session. Returns [{class_id, teacher cookie, student ids and
+    cookies}]."""
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from jiaoyun.core.models import District, Grade, School, SchoolClass, Student, Teacher
+
+    User = get_user_model()
+    district = District.objects.create(code="BENCH", name="基准区")
+    school = School.objects.create(district=district, code="B001", name="基准中学", kind="junior")
+    grade = Grade.objects.create(school=school, level=7, entry_year=2026)
+    unusable = make_password(None)
+    born = dt.date(2013, 5, 1)
+    users = User.objects.bulk_create(
+        [User(username=f"t{c}", password=unusable) for c in range(classrooms)]
+        + [User(username=f"s{c}_{i}", password=unusable) for c in range(classrooms) for i in range(students)]
+    )
+    teacher_users, student_users = users[:classrooms], users[classrooms:]
+    teachers = Teacher.objects.bulk_create(
+        [
+            Teacher(staff_no=f"BT{c:05d}", name=f"教师{c}", gender="female", birth_date=dt.date(1985, 1, 1),
+                    title="first", qualification="bachelor", school=school, user=teacher_users[c])
+            for c in range(classrooms)
+        ]
+    )  # fmt: skip
+    classes = SchoolClass.objects.bulk_create(
+        [
+            SchoolClass(school=school, grade=grade, number=c + 1, head_teacher=teachers[c])
+            for c in range(classrooms)
+        ]
+    )
+    pupils = Student.objects.bulk_create(
+        [
+            Student(student_no=f"BS{c:03d}{i:03d}", name=f"学生{c}-{i}", gender="male", birth_date=born,
+                    enrolment_year=2026, school=school, school_class=classes[c],
+                    user=student_users[c * students + i])
+            for c in range(classrooms) for i in range(students)
+        ]
+    )  # fmt: skip
+
+    store = SessionStore()
+    expire = timezone.now() + dt.timedelta(days=1)
+    rows, cookies = [], {}
+    for user in users:
+        key = get_random_string(32)
+        data = {
+            "_auth_user_id": str(user.pk),
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": user.get_session_auth_hash(),
+        }
+        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expire))
+        cookies[user.pk] = f"sessionid={key}"
+    Session.objects.bulk_create(rows)
+    return [
+        {
+            "class_id": classes[c].pk,
+            "teacher_id": teachers[c].pk,
+            "teacher_cookie": cookies[teacher_users[c].pk],
+            "students": [
+                (pupils[c * students + i].pk, cookies[student_users[c * students + i].pk])
+                for i in range(students)
+            ],
+        }
+        for c in range(classrooms)
+    ]
+
+
+def open_sessions(rooms: list[dict[str, Any]]) -> list[int]:
+    from jiaoyun.classroom import services
+    from jiaoyun.core.models import SchoolClass, Teacher
+
+    ids = []
+    for room in rooms:
+        session = services.start_session(
+            teacher=Teacher.objects.get(pk=room["teacher_id"]),
+            school_class=SchoolClass.objects.get(pk=room["class_id"]),
+        )
+        ids.append(session.pk)
+    return ids
+
+
+def counted_in_database(session_ids: list[int]) -> int:
+    from jiaoyun.classroom.models import Answer
+
+    return Answer.objects.filter(session_question__session_id__in=session_ids).count()
+
+
+# -- clients --
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    sent: int = 0
+    accepted: int = 0
+    counted_on_screen: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def dial(url: str, origin: str, cookie: str, gate: asyncio.Semaphore) -> Any:
+    from websockets.asyncio.client import connect
+
+    async with gate:  # a burst of thousands of handshakes overflows the listen queue
+        return await connect(
+            url, origin=origin, additional_headers={"Cookie": cookie}, open_timeout=60, ping_interval=None
+        )
+
+
+async def classroom(
+    room: dict[str, Any],
+    session_id: int,
+    base: str,
+    *,
+    questions: int,
+    spread: float,
+    tally: Tally,
+    gate: asyncio.Semaphore,
+    rng: random.Random,
+) -> None:
+    origin = base.replace("ws://", "http://")
+    screen = await dial(f"{base}/ws/classroom/{session_id}/screen/", origin, room["teacher_cookie"], gate)
+    devices = await asyncio.gather(
+        *[dial(f"{base}/ws/classroom/{session_id}/student/", origin, c, gate) for _sid, c in room["students"]]
+    )
+    expected = len(devices)
+    sent_at: dict[tuple[int, int], float] = {}
+    state: dict[str, Any] = {"qid": None, "seen": set(), "all_in": asyncio.Event(), "closed": None}
+    closed_event = asyncio.Event()
+    done: set[int] = set()
+
+    async def read_screen() -> None:
+        async for raw in screen:
+            message = json.loads(raw)
+            if message["type"] != "snapshot":
+                continue
+            now = time.perf_counter()
+            question = message["question"]
+            if question is not None and state["qid"] is None and question["id"] not in done:
+                state["qid"] = question["id"]
+            if question is not None and question["id"] == state["qid"]:
+                for sid in message["answered"]:
+                    if sid not in state["seen"] and (question["id"], sid) in sent_at:
+                        state["seen"].add(sid)
+                        tally.latencies.append(now - sent_at[(question["id"], sid)])
+                if len(message["answered"]) >= expected:
+                    state["all_in"].set()
+                if question["status"] == "closed":
+                    state["closed"] = message
+                    closed_event.set()
+            await screen.send(json.dumps({"type": "ack", "seq": message["seq"]}))
+
+    async def read_device(ws: Any, sid: int) -> None:
+        answered: set[int] = set()
+        async for raw in ws:
+            message = json.loads(raw)
+            kind = message["type"]
+            if kind == "question" and message["question"]["status"] == "open":
+                qid = message["question"]["id"]
+                if qid not in answered:
+                    answered.add(qid)
+                    asyncio.create_task(answer_later(ws, sid, qid))
+            elif kind == "ack":
+                if message["outcome"] == "accepted":
+                    tally.accepted += 1
+                else:
+                    tally.errors.append(message["outcome"])
+
+    async def answer_later(ws: Any, sid: int, qid: int) -> None:
+        await asyncio.sleep(rng.uniform(0, spread))
+        sent_at[(qid, sid)] = time.perf_counter()
+        tally.sent += 1
+        await ws.send(json.dumps({"type": "answer", "question": qid, "value": rng.randrange(4)}))
+
+    readers = [asyncio.create_task(read_screen())]
+    readers += [asyncio.create_task(read_device(ws, sid)) for ws, (sid, _c) in zip(devices, room["students"], strict=True)]
+    try:
+        for number in range(questions):
+            state.update(qid=None, seen=set(), all_in=asyncio.Event(), closed=None)
+            closed_event.clear()
+            ask = {"type": "ask", "kind": "single", "prompt": f"Q{number + 1}", "options": ["A", "B", "C", "D"], "key": 0}
+            await screen.send(json.dumps(ask))
+            deadline = time.perf_counter() + spread + 30
+            try:
+                await asyncio.wait_for(state["all_in"].wait(), max(1.0, deadline - time.perf_counter()))
+            except TimeoutError:
+                tally.errors.append(f"class {room['class_id']} Q{number + 1}: not all answers shown in time")
+            await screen.send(json.dumps({"type": "close"}))
+            try:
+                await asyncio.wait_for(closed_event.wait(), 30)
+                tally.counted_on_screen += len(state["closed"]["answered"])
+            except TimeoutError:
+                tally.errors.append(f"class {room['class_id']} Q{number + 1}: no closed snapshot")
+            if state["qid"] is not None:
+                done.add(state["qid"])
+    finally:
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*(ws.close() for ws in [screen, *devices]), return_exceptions=True)
+
+
+async def run_clients(
+    rooms: list[dict[str, Any]], session_ids: list[int], port: int, args: argparse.Namespace
+) -> tuple[Tally, float, float]:
+    tally = Tally()
+    gate = asyncio.Semaphore(64)
+    rng = random.Random(7)
+    start = time.perf_counter()
+    await asyncio.gather(
+        *[
+            classroom(room, sid, f"ws://127.0.0.1:{port}", questions=args.questions, spread=args.spread,
+                      tally=tally, gate=gate, rng=rng)
+            for room, sid in zip(rooms, session_ids, strict=True)
+        ]
+    )  # fmt: skip
+    return tally, time.perf_counter() - start, 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/uvicorn"), "jiaoyun.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "4096"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=30) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        server.terminate()
+        raise SystemExit("the server did not start")
+    # Each worker imports the URLconf on its first request; get that out of the way.
+    for _ in range(4 * workers):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=30).read()
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--classrooms", default="20,50,100")
+    parser.add_argument("--students", type=int, default=45)
+    parser.add_argument("--questions", type=int, default=3)
+    parser.add_argument("--spread", type=float, default=3.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.classrooms.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="jiaoyun-bench-") as tmp:
+        env = scratch_env(args, Path(tmp))
+        os.environ.update({k: v for k, v in env.items() if k.startswith("JIAOYUN_")})
+        os.environ["DJANGO_SETTINGS_MODULE"] = "jiaoyun.settings"
+        import django
+        from django.core.management import call_command
+        from django.db import connections
+
+        django.setup()
+        server = None
+        try:
+            call_command("migrate", verbosity=0)
+            rooms = seed(max(sizes), args.students)
+            port = free_port()
+            connections.close_all()
+            server = start_server(env, port, args.workers)
+            # A small warm-up round, not reported.
+            warm_ids = open_sessions(rooms[:2])
+            connections.close_all()
+            asyncio.run(run_clients(rooms[:2], warm_ids, port, argparse.Namespace(**{**vars(args), "questions": 1})))
+            print(
+                f"live classroom: {args.students} students + 1 screen a class, {args.questions} questions, "
+                f"answers spread over {args.spread:g} s; uvicorn --workers {args.workers}, Redis layer, "
+                f"{args.database}"
+            )
+            header = f"{'classes':>7} {'sockets':>7} {'answers':>7} {'counted':>8} {'db':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'seconds':>7}"
+            print(header)
+            print("-" * len(header))
+            for size in sizes:
+                session_ids = open_sessions(rooms[:size])
+                connections.close_all()
+                tally, seconds, _ = asyncio.run(run_clients(rooms[:size], session_ids, port, args))
+                expected = size * args.students * args.questions
+                in_db = counted_in_database(session_ids)
+                connections.close_all()
+                share = 100 * tally.counted_on_screen / expected
+                print(
+                    f"{size:>7} {size * (args.students + 1):>7} {expected:>7} {share:>7.1f}% {in_db:>6} "
+                    f"{1000 * percentile(tally.latencies, 0.5):>7.0f} {1000 * percentile(tally.latencies, 0.99):>7.0f} "
+                    f"{1000 * max(tally.latencies, default=float('nan')):>7.0f} {seconds:>7.1f}"
+                )
+                for error in sorted(set(tally.errors))[:5]:
+                    print(f"        ! {error}")
+                sys.stdout.flush()
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=30)
+            connections.close_all()
+            drop_scratch(env, args)
+
+
+if __name__ == "__main__":
+    main()
