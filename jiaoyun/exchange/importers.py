@@ -174,6 +174,7 @@ class Importer:
         self.issues: list[Issue] = []
         self.header: HeaderMatch | None = None
         self.rows: list[Any] = []  # the rows that passed clean_row, staged
+        self._first_rows: dict[tuple[str, str], int] = {}
         self._school_memo: dict[tuple[str, str], int | tuple[str, str, dict[str, Any]]] = {}
 
     # -- the pipeline ------------------------------------------------------------------------
@@ -441,17 +442,14 @@ class Importer:
             ok = False
         return gender, birth, id_number, ok
 
-    def duplicates(self, rows: Iterable[Any], attr: str, key: str) -> None:
-        """Report every row whose `attr` an earlier row of the file already has."""
-        first: dict[Any, int] = {}
-        for staged in rows:
-            value = getattr(staged, attr)
-            if value is None:
-                continue
-            if value in first:
-                self.problem(staged.row, key, value, "duplicate_in_file", other_row=first[value])
-            else:
-                first[value] = staged.row
+    def unique_in_file(self, row: int, key: str, value: str | None) -> None:
+        """Report a key value an earlier row of the file already has (whether or not that
+        row had problems of its own)."""
+        if not value:
+            return
+        first = self._first_rows.setdefault((key, value), row)
+        if first != row:
+            self.problem(row, key, value, "duplicate_in_file", other_row=first)
 
     # -- what each kind defines -------------------------------------------------------------
 
@@ -554,8 +552,11 @@ class StudentImporter(Importer):
             self.problem(row, "student_no", "", "required")
         elif len(student_no) > 20 or not student_no.isascii() or not student_no.isalnum():
             self.problem(row, "student_no", values["student_no"], "bad_student_no")
+        else:
+            self.unique_in_file(row, "student_no", student_no)
         name = self.required_text(row, values, "name", 50)
         gender, birth, id_number, _ok = self.person_basics(row, values, self.low_birth)
+        self.unique_in_file(row, "id_number", id_number)
         school_id = self.school(row, values)
         level = self.grade_level(row, values, school_id)
         class_id = grade_id = None
@@ -635,8 +636,6 @@ class StudentImporter(Importer):
 
     def stage(self) -> None:
         rows = self.rows
-        self.duplicates(rows, "student_no", "student_no")
-        self.duplicates(rows, "id_number", "id_number")
         self._check_guardian_names()
         existing = _values_by_key(Student, "student_no", [r.student_no for r in rows], _STUDENT_FIELDS)
         id_owners = _values_by_key(
@@ -850,8 +849,11 @@ class TeacherImporter(Importer):
             self.problem(row, "staff_no", "", "required")
         elif len(staff_no) > 20 or not staff_no.isascii() or not staff_no.replace("-", "").isalnum():
             self.problem(row, "staff_no", values["staff_no"], "bad_staff_no")
+        else:
+            self.unique_in_file(row, "staff_no", staff_no)
         name = self.required_text(row, values, "name", 50)
         gender, birth, id_number, _ok = self.person_basics(row, values, self.low_birth)
+        self.unique_in_file(row, "id_number", id_number)
         phone = None
         if text(values["phone"]):
             try:
@@ -887,8 +889,6 @@ class TeacherImporter(Importer):
 
     def stage(self) -> None:
         rows = self.rows
-        self.duplicates(rows, "staff_no", "staff_no")
-        self.duplicates(rows, "id_number", "id_number")
         existing = _values_by_key(Teacher, "staff_no", [r.staff_no for r in rows], _TEACHER_FIELDS)
         id_owners = _values_by_key(
             Teacher, "id_number", [r.id_number for r in rows if r.id_number], ("staff_no",)

@@ -41,7 +41,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, live_server: Any, demo: Any) -> Iterator[Any]:
     context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(10_000)
+    # Generous: CI machines run several suites at once.
+    context.set_default_timeout(30_000)
     page = context.new_page()
     page.base_url = live_server.url  # type: ignore[attr-defined]
     yield page
@@ -55,3 +56,12 @@ def log_in(page: Any, username: str) -> None:
     page.fill("input[name=password]", DEMO_PASSWORD)
     page.click("button[type=submit].primary")
     page.wait_for_url(page.base_url + "/")
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save a full-page screenshot when JIAOYUN_SCREENSHOTS names a folder (for a person to
+    look at; the tests never compare pixels)."""
+    folder = os.environ.get("JIAOYUN_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)

@@ -9,6 +9,7 @@ import hashlib
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from jiaoyun.accounts.scopes import Scope
 from jiaoyun.admissions import selectors, services
@@ -168,7 +169,7 @@ def test_reviews_need_a_reason_and_draws_need_the_committed_seed(kindergarten_ro
     with pytest.raises(ValidationError):
         services.draw_round(round=round, seed=SEED, by=None)  # nothing committed yet
     services.publish_commitment(round=round, commitment=seed_commitment(SEED))
-    with pytest.raises(ValidationError, match="does not match"):
+    with translation.override("en"), pytest.raises(ValidationError, match="does not match"):
         services.draw_round(round=round, seed="another seed", by=None)
     with pytest.raises(ValidationError):
         services.submit_application(
