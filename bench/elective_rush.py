@@ -46,7 +46,9 @@ EXPECTED_REFUSALS = {"full"}
 
 
 def parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--selections", type=int, default=3)
     parser.add_argument("--clients", type=int, default=200)
@@ -110,7 +112,9 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(7)
     district = District.objects.create(code="440104", name="Bench district")
     school = School.objects.create(district=district, code="B0001", name="Bench junior school", kind="junior")
-    term = Term.objects.create(school_year=2026, semester=1, start=dt.date(2026, 9, 1), end=dt.date(2027, 1, 20))
+    term = Term.objects.create(
+        school_year=2026, semester=1, start=dt.date(2026, 9, 1), end=dt.date(2027, 1, 20)
+    )
     classes = []
     for level in (7, 8, 9):
         grade = Grade.objects.create(school=school, level=level, entry_year=2026 - (level - 7))
@@ -128,9 +132,14 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     Student.objects.bulk_create(
         [
             Student(
-                student_no=f"BS{i:06d}", name=f"Student {i}", gender="male" if i % 2 else "female",
-                birth_date=dt.date(2013, 1, 1), enrolment_year=2024, school=school,
-                school_class=classes[i % len(classes)], user=user,
+                student_no=f"BS{i:06d}",
+                name=f"Student {i}",
+                gender="male" if i % 2 else "female",
+                birth_date=dt.date(2013, 1, 1),
+                enrolment_year=2024,
+                school=school,
+                school_class=classes[i % len(classes)],
+                user=user,
             )  # fmt: skip
             for i, user in enumerate(users)
         ],
@@ -145,7 +154,9 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
         store.create()
         sessions.append(store.session_key)
 
-    catalogue = services.create_catalogue(school=school, term=term, title="Bench electives", max_per_student=3)
+    catalogue = services.create_catalogue(
+        school=school, term=term, title="Bench electives", max_per_student=3
+    )
     slots = [
         services.add_slot(catalogue=catalogue, weekday=day, start=dt.time(15, 30), end=dt.time(17, 0))
         for day in range(1, N_SLOTS + 1)
@@ -314,7 +325,9 @@ def time_lottery(plan: dict[str, Any], choices: int = 5) -> dict[str, Any]:
 
     rng = random.Random(11)
     school = School.objects.get(pk=plan["school_id"])
-    term = Term.objects.create(school_year=2026, semester=2, start=dt.date(2027, 2, 20), end=dt.date(2027, 7, 10))
+    term = Term.objects.create(
+        school_year=2026, semester=2, start=dt.date(2027, 2, 20), end=dt.date(2027, 7, 10)
+    )
     catalogue = services.create_catalogue(school=school, term=term, title="Lottery bench", max_per_student=2)
     slots = [
         services.add_slot(catalogue=catalogue, weekday=day, start=dt.time(15, 30), end=dt.time(17, 0))
@@ -323,8 +336,14 @@ def time_lottery(plan: dict[str, Any], choices: int = 5) -> dict[str, Any]:
     teacher = Teacher.objects.get(school=school)
     electives = [
         services.save_elective(
-            catalogue=catalogue, title=f"Lottery elective {i + 1}", category=Elective.Category.SPORT,
-            teacher=teacher, room=f"L{i}", slot=slots[i % N_SLOTS], capacity=20 if i < 10 else 80, grade_levels=[],
+            catalogue=catalogue,
+            title=f"Lottery elective {i + 1}",
+            category=Elective.Category.SPORT,
+            teacher=teacher,
+            room=f"L{i}",
+            slot=slots[i % N_SLOTS],
+            capacity=20 if i < 10 else 80,
+            grade_levels=[],
         )  # fmt: skip
         for i in range(50)
     ]
@@ -427,12 +446,18 @@ def main() -> int:
     )
     server_cmd = [uvicorn, *app, "--host", "127.0.0.1", "--port", str(args.port),
                   "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    print(f"server       uvicorn ({args.interface}), {args.workers} workers (gunicorn is not installed), DEBUG off")
+    print(
+        f"server       uvicorn ({args.interface}), {args.workers} workers (gunicorn is not installed), DEBUG off"
+    )
     server = subprocess.Popen(server_cmd, cwd=ROOT, env=env, start_new_session=True)
     try:
         wait_until_up(base)
         with tempfile.TemporaryDirectory() as tmp:
-            plan_path, spec_path, out_path = Path(tmp, "plan.json"), Path(tmp, "spec.json"), Path(tmp, "out.json")
+            plan_path, spec_path, out_path = (
+                Path(tmp, "plan.json"),
+                Path(tmp, "spec.json"),
+                Path(tmp, "out.json"),
+            )
             plan_path.write_text(json.dumps(plan))
             spec_path.write_text(json.dumps({"plan": str(plan_path), "out": str(out_path), "base": base,
                                              "clients": args.clients, "time_limit": args.time_limit}))  # fmt: skip
@@ -455,31 +480,40 @@ def main() -> int:
     n_errors = sum(result["errors"].values())
     checks, enrolments = sql_checks(url)
     print()
-    print(f"{'load':<34}{args.students} students x {args.selections} seats, {args.clients} concurrent clients")
+    print(
+        f"{'load':<34}{args.students} students x {args.selections} seats, {args.clients} concurrent clients"
+    )
     print(f"{'requests':<34}{requests}")
     print(f"{'seconds':<34}{elapsed:.2f}")
     print(f"{'requests/s':<34}{requests / elapsed:.0f}")
     print(f"{'seats sold/s':<34}{result['seats'] / elapsed:.0f}")
     print(f"{'latency p50 / p95 / p99 (ms)':<34}{percentile(latencies, 50) * 1000:.0f} / "
           f"{percentile(latencies, 95) * 1000:.0f} / {percentile(latencies, 99) * 1000:.0f}")  # fmt: skip
-    print(f"{'latency mean / max (ms)':<34}{statistics.fmean(latencies) * 1000:.0f} / {max(latencies) * 1000:.0f}")
+    print(
+        f"{'latency mean / max (ms)':<34}{statistics.fmean(latencies) * 1000:.0f} / {max(latencies) * 1000:.0f}"
+    )
     print(f"{'outcomes':<34}{json.dumps(result['outcomes'], sort_keys=True)}")
     print(f"{'errors':<34}{n_errors} {json.dumps(result['errors'], sort_keys=True) if n_errors else ''}")
     print(f"{'timed out':<34}{'yes' if result['timed_out'] else 'no'}")
+    print(f"{'machine load average (1 min)':<34}{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'seats in the database':<34}{enrolments} (the clients were sold {result['seats']})")
     for name, count in checks.items():
         print(f"{name:<34}{count}")
 
     lottery = time_lottery(plan)
     print()
-    print(f"{'lottery':<34}{lottery['applicants']} students x 5 choices ({lottery['preferences']} preferences)")
+    print(
+        f"{'lottery':<34}{lottery['applicants']} students x 5 choices ({lottery['preferences']} preferences)"
+    )
     print(f"{'lottery seconds (with SQL)':<34}{lottery['seconds']:.2f}")
     print(f"{'allocation alone (pure Python)':<34}{lottery['pure_seconds']:.3f}")
     print(f"{'seats granted / waitlisted':<34}{lottery['granted']} / {lottery['waitlisted']}")
     print(f"{'granted by rank':<34}{json.dumps(lottery['by_rank'])}")
     checks_after, _ = sql_checks(url)
     bad = sum(checks.values()) + sum(checks_after.values())
-    print(f"{'SQL checks after the lottery':<34}{'all zero' if not sum(checks_after.values()) else checks_after}")
+    print(
+        f"{'SQL checks after the lottery':<34}{'all zero' if not sum(checks_after.values()) else checks_after}"
+    )
     if not args.keep_db:
         drop_database(args.db_name)
     ok = not bad and not n_errors and enrolments == result["seats"] and not result["timed_out"]

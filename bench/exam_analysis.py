@@ -17,13 +17,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import ibis  # noqa: E402
+import ibis
 
-from jiaoyun.analytics.exams import classical, multilevel, reports  # noqa: E402
-from jiaoyun.analytics.exams.analysis import irt_categories  # noqa: E402
-from jiaoyun.analytics.exams.simulate import simulate_exam  # noqa: E402
-from jiaoyun.analytics.exams.tables import score_matrix  # noqa: E402
-from jiaoyun.analytics.psychometrics import irt  # noqa: E402
+from jiaoyun.analytics.exams import classical, multilevel, reports
+from jiaoyun.analytics.exams.analysis import irt_categories
+from jiaoyun.analytics.exams.simulate import simulate_exam
+from jiaoyun.analytics.exams.tables import score_matrix
+from jiaoyun.analytics.psychometrics import irt
 
 ROWS: list[tuple[str, float, str]] = []
 
@@ -49,7 +49,12 @@ def main() -> None:
     n_classes = max(1, args.students // per_class)
     exam = stage(
         "simulate",
-        lambda: simulate_exam(seed=7, n_schools=max(1, n_classes // 10), classes_per_school=min(10, n_classes), students_per_class=per_class),
+        lambda: simulate_exam(
+            seed=7,
+            n_schools=max(1, n_classes // 10),
+            classes_per_school=min(10, n_classes),
+            students_per_class=per_class,
+        ),
     )
     rows = exam.scores.num_rows
     m = stage("pivot long -> matrix", lambda: score_matrix(exam.scores, exam.items), f"{rows:,} score rows")
@@ -57,7 +62,14 @@ def main() -> None:
     stage("classical: test statistics (Moodle)", lambda: classical.test_statistics(x))
     stage("classical: item statistics (Moodle + 27%)", lambda: classical.item_statistics(x, m.max_scores))
     totals = x.sum(axis=1)
-    stage("classical: ranks, Z/T, percentile (numpy)", lambda: (classical.competition_rank(totals, m.school_ids.astype(str)), classical.z_scores(totals), classical.percentile_rank(totals)))
+    stage(
+        "classical: ranks, Z/T, percentile (numpy)",
+        lambda: (
+            classical.competition_rank(totals, m.school_ids.astype(str)),
+            classical.z_scores(totals),
+            classical.percentile_rank(totals),
+        ),
+    )
 
     s, it = ibis.memtable(exam.scores), ibis.memtable(exam.items)
     con = ibis.duckdb.connect()
@@ -80,9 +92,17 @@ def main() -> None:
 
     counts = stage("reports: every table (DuckDB via Ibis)", materialise)
     print("    rows:", counts)
-    stage("between-school ICC (REML)", lambda: multilevel.between_unit_difference(totals, m.school_ids.astype(str)))
-    prior = exam.students.filter(~exam.students["absent"].to_numpy(zero_copy_only=False))["prior_score"].to_numpy()
-    stage("value-added, classes (REML)", lambda: multilevel.value_added(totals, prior - prior.mean(), m.class_ids.astype(str)))
+    stage(
+        "between-school ICC (REML)",
+        lambda: multilevel.between_unit_difference(totals, m.school_ids.astype(str)),
+    )
+    prior = exam.students.filter(~exam.students["absent"].to_numpy(zero_copy_only=False))[
+        "prior_score"
+    ].to_numpy()
+    stage(
+        "value-added, classes (REML)",
+        lambda: multilevel.value_added(totals, prior - prior.mean(), m.class_ids.astype(str)),
+    )
 
     y = irt_categories(m, np.arange(len(m.item_ids)))
     dich = y[:, m.kinds == "objective"]
@@ -98,15 +118,22 @@ def main() -> None:
     mirt.fit_mirt(dich[:500, :5], model="2PL")  # warm the compiled backend outside the timing
     ref_2pl = stage("IRT 2PL, 25 objective items: mirt", lambda: mirt.fit_mirt(dich, model="2PL"))
     n_obj = int((m.kinds == "objective").sum())
-    ref_mixed = stage("IRT 2PL+GPCM, all 40 items: mirt", lambda: mirt.fit_mirt(y, model=["2PL"] * n_obj + ["GPCM"] * (y.shape[1] - n_obj)))
+    ref_mixed = stage(
+        "IRT 2PL+GPCM, all 40 items: mirt",
+        lambda: mirt.fit_mirt(y, model=["2PL"] * n_obj + ["GPCM"] * (y.shape[1] - n_obj)),
+    )
     p = ref_2pl.model.parameters
-    print(f"    2PL  max |a - a_mirt| = {np.abs(ours_2pl.slopes - p['discrimination']).max():.4f}   max |b - b_mirt| = {np.abs(ours_2pl.difficulties[:, 0] - p['difficulty']).max():.4f}   logL {ours_2pl.log_likelihood:.2f} vs {ref_2pl.log_likelihood:.2f}   iterations {ours_2pl.n_iterations} vs {ref_2pl.n_iterations}")
+    print(
+        f"    2PL  max |a - a_mirt| = {np.abs(ours_2pl.slopes - p['discrimination']).max():.4f}   max |b - b_mirt| = {np.abs(ours_2pl.difficulties[:, 0] - p['difficulty']).max():.4f}   logL {ours_2pl.log_likelihood:.2f} vs {ref_2pl.log_likelihood:.2f}   iterations {ours_2pl.n_iterations} vs {ref_2pl.n_iterations}"
+    )
     q = ref_mixed.model.parameters
     slopes = np.r_[q["2PL.discrimination"], q["GPCM.discrimination"]]
     steps = ours_mixed.difficulties[n_obj:]
     ref_steps = q["GPCM.steps"]
     mask = ~np.isnan(steps) & ~np.isnan(ref_steps[:, : steps.shape[1]])
-    print(f"    GPCM max |a - a_mirt| = {np.abs(ours_mixed.slopes - slopes).max():.4f}   max |step - step_mirt| = {np.abs(steps[mask] - ref_steps[:, : steps.shape[1]][mask]).max():.4f}   logL {ours_mixed.log_likelihood:.2f} vs {ref_mixed.log_likelihood:.2f}")
+    print(
+        f"    GPCM max |a - a_mirt| = {np.abs(ours_mixed.slopes - slopes).max():.4f}   max |step - step_mirt| = {np.abs(steps[mask] - ref_steps[:, : steps.shape[1]][mask]).max():.4f}   logL {ours_mixed.log_likelihood:.2f} vs {ref_mixed.log_likelihood:.2f}"
+    )
     try:
         import girth
     except ImportError:
@@ -114,7 +141,9 @@ def main() -> None:
     sample = dich[: args.girth_students]
     ours_small = stage(f"IRT 2PL, {len(sample):,} students: ours", lambda: irt.fit(sample, "2pl"))
     g = stage(f"IRT 2PL, {len(sample):,} students: girth", lambda: girth.twopl_mml(sample.T))
-    print(f"    girth max |a - a_girth| = {np.abs(ours_small.slopes - g['Discrimination']).max():.4f}   max |b - b_girth| = {np.abs(ours_small.difficulties[:, 0] - g['Difficulty']).max():.4f} (girth integrates on a uniform grid, not Gauss-Hermite)")
+    print(
+        f"    girth max |a - a_girth| = {np.abs(ours_small.slopes - g['Discrimination']).max():.4f}   max |b - b_girth| = {np.abs(ours_small.difficulties[:, 0] - g['Difficulty']).max():.4f} (girth integrates on a uniform grid, not Gauss-Hermite)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,11 +44,13 @@ def free_port() -> int:
 def scratch_env(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
     env = dict(os.environ)
     redis_url = args.redis
-    if "socket_timeout" not in redis_url:
+    if "?" not in redis_url:
         # redis-py 8 reads with a 5 s timeout by default, the same 5 s for which
         # channels-redis blocks on an empty channel: an idle consumer then dies with
-        # "Timeout reading". A longer socket timeout keeps the blocking read legal.
-        redis_url += ("&" if "?" in redis_url else "?") + "socket_timeout=30"
+        # "Timeout reading"; a longer socket timeout keeps the blocking read legal. Its
+        # pool also refuses a 101st concurrent command instead of waiting, which a burst
+        # of handshakes (group_add) reaches.
+        redis_url += "?socket_timeout=30&max_connections=2000"
     env.update(
         JIAOYUN_VAR_DIR=str(workdir),
         JIAOYUN_REDIS_URL=redis_url,

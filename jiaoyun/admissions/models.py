@@ -3,14 +3,18 @@ placement entries, and the auditable record of every draw (seed, input, result b
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from jiaoyun.analytics.placement import BOSTON, DEFERRED_ACCEPTANCE, KINDERGARTEN
+from jiaoyun.core.models import Student
 
 if TYPE_CHECKING:
     from jiaoyun.accounts.scopes import Scope
@@ -49,6 +53,7 @@ class PlacementRound(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open for applications")
+        FROZEN = "frozen", _("Closed, input frozen")
         DRAWN = "drawn", _("Drawn")
 
     name = models.CharField(_("name"), max_length=100)
@@ -58,6 +63,7 @@ class PlacementRound(models.Model):
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     # Published before applications close; the seed itself is revealed only at the draw.
     seed_commitment = models.CharField(_("seed commitment"), max_length=64, blank=True)
+    commitment_published_at = models.DateTimeField(_("commitment published at"), null=True, blank=True)
     public_randomness = models.CharField(_("public randomness"), max_length=200, blank=True)
     seed = models.CharField(_("seed"), max_length=200, blank=True)
     input_hash = models.CharField(_("input hash"), max_length=64, blank=True)
@@ -66,6 +72,7 @@ class PlacementRound(models.Model):
     input_schools_csv = models.TextField(blank=True)
     input_applicants_csv = models.TextField(blank=True)
     result_json = models.TextField(blank=True)
+    frozen_at = models.DateTimeField(_("input frozen at"), null=True, blank=True)
     drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
     drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
 
@@ -90,6 +97,8 @@ class RegistrationWindow(models.Model):
     zone = models.CharField(_("zone"), max_length=50, blank=True)
     seats = models.PositiveIntegerField(_("planned seats"))
     tiers = models.JSONField(_("priority tiers"), default=list, help_text=_("Tier codes, highest first"))
+    # tier code -> the documents a parent must upload to claim it, as the bureau words them.
+    tier_documents = models.JSONField(_("documents per tier"), default=dict, blank=True)
     waitlist_size = models.PositiveIntegerField(_("waitlist size"), null=True, blank=True)
     opens_on = models.DateField(_("opens on"))
     closes_on = models.DateField(_("closes on"))
@@ -108,6 +117,14 @@ class RegistrationWindow(models.Model):
     def placement_id(self) -> str:
         """The id this window has in the published files."""
         return f"{self.kindergarten.code}@{self.zone}" if self.zone else self.kindergarten.code
+
+    def is_open_on(self, day: Any) -> bool:
+        return self.round.status == PlacementRound.Status.OPEN and self.opens_on <= day <= self.closes_on
+
+    def tier_rows(self) -> list[tuple[str, str, str]]:
+        """(code, label, documents needed) for each tier, highest first."""
+        labels = dict(Tier.choices)
+        return [(t, str(labels.get(t, t)), self.tier_documents.get(t, "")) for t in self.tiers]
 
 
 class Outcome(models.TextChoices):
@@ -135,6 +152,9 @@ class Application(models.Model):
     child_name = models.CharField(_("child's name"), max_length=50)
     child_birth_date = models.DateField(_("child's birth date"))
     child_id_number = models.CharField(_("child's ID number"), max_length=18)
+    household = models.CharField(
+        _("household registration"), max_length=8, choices=Student.Household.choices, blank=True
+    )
     claimed_tier = models.CharField(_("claimed tier"), max_length=12, choices=Tier.choices, blank=True)
     documents = models.TextField(_("documents supplied"), blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
@@ -159,6 +179,38 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class PrivateDocumentStorage(FileSystemStorage):
+    """Parents' documents (household registers, birth certificates of minors) live outside
+    MEDIA_ROOT, which is served by URL in development: only a scoped view hands them out."""
+
+    @cached_property
+    def base_location(self) -> Any:
+        return self._value_or_setting(self._location, settings.VAR_DIR / "private" / "admissions")
+
+
+def _document_path(instance: ApplicationDocument, filename: str) -> str:
+    # The parent's file name is kept in `original_name` only: it may carry a child's name.
+    extension = filename.rsplit(".", 1)[-1].lower()
+    return f"{instance.application.window.round_id}/{instance.application.number}/{uuid.uuid4().hex}.{extension}"
+
+
+class ApplicationDocument(models.Model):
+    """A file a parent uploaded for an application: what a tier needs, or what a reviewer asked for."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="uploads")
+    file = models.FileField(upload_to=_document_path, storage=PrivateDocumentStorage(), max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField(_("size"))
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["application", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class RoundSchool(models.Model):

@@ -32,12 +32,20 @@ class Exam(models.Model):
     term = models.ForeignKey(Term, on_delete=models.PROTECT, verbose_name=_("term"))
     grade_level = models.SmallIntegerField(_("grade"))
     school = models.ForeignKey(
-        School, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("school"),
+        School,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        verbose_name=_("school"),
         help_text=_("Only for a school exam"),
     )
     held_on = models.DateField(_("held on"))
     prior = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("previous exam"),
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("previous exam"),
         help_text=_("The exam value-added and progress are measured against"),
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)

@@ -12,12 +12,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from jiaoyun.assessment.models import Exam, Item, Paper
+from jiaoyun.core.models import Subject
 from jiaoyun.exchange.formats import Column, match_header
 from jiaoyun.exchange.messages import MESSAGES as EXCHANGE_MESSAGES
 from jiaoyun.exchange.messages import Issue
 from jiaoyun.exchange.reader import UnreadableFile, read_table
 from jiaoyun.exchange.values import key_text, text
-from jiaoyun.core.models import Subject
 
 MESSAGES = {
     **EXCHANGE_MESSAGES,
@@ -44,7 +44,19 @@ COLUMNS = (
     Column("ability", "能力层级", ("能力", "认知层次", "ability")),
     Column("question_type", "题目类型", ("题类", "question type")),
 )
-OBJECTIVE_WORDS = {"客观题", "客观", "选择题", "选择", "单选", "单选题", "多选", "多选题", "判断", "判断题", "objective"}
+OBJECTIVE_WORDS = {
+    "客观题",
+    "客观",
+    "选择题",
+    "选择",
+    "单选",
+    "单选题",
+    "多选",
+    "多选题",
+    "判断",
+    "判断题",
+    "objective",
+}
 SUBJECTIVE_WORDS = {"主观题", "主观", "填空", "填空题", "解答", "解答题", "作文", "subjective"}
 ABILITIES = {a.value for a in Item.Ability}
 
@@ -90,6 +102,7 @@ def read_structure(data: bytes) -> tuple[list[ItemRow], list[Issue]]:
     seen: dict[tuple[int, str], int] = {}
 
     for n, cells in rows[1:]:
+
         def cell(key: str, cells: list = cells) -> str:
             pos = match.positions.get(key)
             return text(cells[pos]) if pos is not None and pos < len(cells) else ""
@@ -166,14 +179,23 @@ def import_structure(*, exam: Exam, data: bytes) -> PaperImport:
             ]  # fmt: skip
             existing = list(
                 paper.items.order_by("position").values_list(
-                    "position", "number", "max_score", "kind", "key", "option_count", "knowledge_points",
-                    "ability", "question_type",
+                    "position",
+                    "number",
+                    "max_score",
+                    "kind",
+                    "key",
+                    "option_count",
+                    "knowledge_points",
+                    "ability",
+                    "question_type",
                 )
             )
             if existing == wanted:
                 continue
             if paper.scores_version:
-                issues.append(Issue(subject_rows[0].row, "", "", "paper_has_scores", {"subject": paper.subject.name}))
+                issues.append(
+                    Issue(subject_rows[0].row, "", "", "paper_has_scores", {"subject": paper.subject.name})
+                )
                 continue
             changed = True
             paper.items.all().delete()

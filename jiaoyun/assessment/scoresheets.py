@@ -154,13 +154,19 @@ def read_score_sheet(
 
     id_header = header[id_col]
     collect(frame.filter(pl.col("student_no") == ""), id_header, "student_no", "required")
-    firsts = frame.filter(pl.col("student_no") != "").group_by("student_no").agg(pl.col("row").min().alias("first"))
+    firsts = (
+        frame.filter(pl.col("student_no") != "")
+        .group_by("student_no")
+        .agg(pl.col("row").min().alias("first"))
+    )
     dup = frame.join(firsts, on="student_no").filter(pl.col("row") != pl.col("first"))
     for rec in dup.select("row", "student_no", "first").iter_rows():
         issues.append(Issue(rec[0], id_header, rec[1], "duplicate_student", {"first": rec[2]}))
 
     joined = frame.join(
-        roster.select("student_no", "student_id", pl.col("name").alias("register_name"), "school_id", "class_id"),
+        roster.select(
+            "student_no", "student_id", pl.col("name").alias("register_name"), "school_id", "class_id"
+        ),
         on="student_no",
         how="left",
     )
@@ -168,7 +174,9 @@ def read_score_sheet(
     collect(unknown, id_header, "student_no", "unknown_student")
     if name_col is not None:
         wrong_name = joined.filter(
-            pl.col("student_id").is_not_null() & (pl.col("name") != "") & (pl.col("name") != pl.col("register_name"))
+            pl.col("student_id").is_not_null()
+            & (pl.col("name") != "")
+            & (pl.col("name") != pl.col("register_name"))
         )
         for rec in wrong_name.select("row", "name", "register_name").iter_rows():
             issues.append(Issue(rec[0], header[name_col], rec[1], "name_mismatch", {"expected": rec[2]}))

@@ -77,7 +77,9 @@ def import_scores(*, paper: Paper, data: bytes, viewer: Scope, request=None) -> 
             keep = pc.invert(pc.is_in(old_sittings["school_id"], value_set=responsible))
             sittings = pa.concat_tables([old_sittings.filter(keep), sittings.cast(old_sittings.schema)])
         storage.write_atomically(sittings, storage.sittings_path(locked.exam_id, locked.pk))
-        locked.scores_version = storage.write_atomically(scores, storage.scores_path(locked.exam_id, locked.pk))
+        locked.scores_version = storage.write_atomically(
+            scores, storage.scores_path(locked.exam_id, locked.pk)
+        )
         absent = int(pc.sum(sittings["absent"]).as_py() or 0)
         locked.students_absent = absent
         locked.students_scored = sittings.num_rows - absent

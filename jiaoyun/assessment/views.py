@@ -121,8 +121,14 @@ def scores_upload(request: HttpRequest, pk: int, paper_pk: int) -> HttpResponse:
         if result.applied:
             messages.success(
                 request,
-                _("Scores of %(subject)s imported: %(present)s students sat the paper, %(absent)s were absent.")
-                % {"subject": paper.subject.name, "present": result.sheet.present, "absent": result.sheet.absent},
+                _(
+                    "Scores of %(subject)s imported: %(present)s students sat the paper, %(absent)s were absent."
+                )
+                % {
+                    "subject": paper.subject.name,
+                    "present": result.sheet.present,
+                    "absent": result.sheet.absent,
+                },
             )
             return redirect("assessment:exam_detail", pk=exam.pk)
         context["issues"] = _describe(result.sheet.issues, SCORE_MESSAGES)
@@ -158,6 +164,8 @@ def scores_template(request: HttpRequest, pk: int, paper_pk: int) -> HttpRespons
     roster = services.exam_roster(exam=exam, viewer=viewer)
     numbers = [i.number for i in paper.items.all()]
     headers = ["全国学籍号", "姓名", *numbers, "状态"]
-    rows = [[no, name, *[""] * len(numbers), ""] for no, name in roster.select("student_no", "name").iter_rows()]
+    rows = [
+        [no, name, *[""] * len(numbers), ""] for no, name in roster.select("student_no", "name").iter_rows()
+    ]
     return xlsx_response(xlsx_bytes(headers, rows, sheet=paper.subject.name),
                          f"{exam.name}-{paper.subject.name}-成绩.xlsx")  # fmt: skip

@@ -29,7 +29,6 @@ from jiaoyun.core.models import (
     TeachingAssignment,
 )
 
-
 PERSON_NAME = pgettext_lazy("person", "name")
 
 

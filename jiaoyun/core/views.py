@@ -60,7 +60,7 @@ def _register_list(
     export_name: str,
 ) -> HttpResponse:
     scope: Scope = request.scope  # type: ignore[attr-defined]
-    params = list_params(request)
+    params, filters = _filters(spec, scope, list_params(request))
     queryset = select(viewer=scope, params=params)
     if request.GET.get("format") == "xlsx":
         unmask = request.GET.get("unmask") == "1"
@@ -80,7 +80,7 @@ def _register_list(
             (obj, list(zip(spec.columns, spec.row(obj, unmask=False), strict=True)))
             for obj in page.object_list
         ],
-        "filters": _filters(spec, scope, params),
+        "filters": filters,
         "params": params,
         "query": query,
         "query_without_sort": {k: v for k, v in params.items() if k != "sort"},
@@ -98,16 +98,27 @@ def _register_list(
     return response
 
 
-def _filters(spec: ListSpec, scope: Scope, params: Mapping[str, str]) -> list[dict[str, Any]]:
+def _filters(
+    spec: ListSpec, scope: Scope, raw: Mapping[str, str]
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The query with stale menu choices dropped, and the filters to show.
+
+    Menus depend on earlier ones (a school's grades and classes): a value its menu no longer
+    offers, such as a class of the school chosen before, is dropped rather than silently
+    emptying the list. A menu left out (one school only, or too many classes) keeps its value.
+    """
+    params = dict(raw)
     shown = []
     for f in spec.filters:
         choices = f.choices(scope, params) if f.choices else None
+        value = params.get(f.param, "")
+        if choices and value and value not in {v for v, _label in choices}:
+            del params[f.param]
+            value = ""
         if choices == []:
             continue
-        shown.append(
-            {"param": f.param, "label": f.label, "choices": choices, "value": params.get(f.param, "")}
-        )
-    return shown
+        shown.append({"param": f.param, "label": f.label, "choices": choices, "value": value})
+    return params, shown
 
 
 @login_required

@@ -22,7 +22,7 @@ from jiaoyun.dashboard import services
 from jiaoyun.dashboard.policy import current_policy
 from jiaoyun.lake.store import MARTS
 
-_cache: dict[tuple[str, str], pa.Table] = {}
+_cache: dict[tuple[str, str, str], pa.Table] = {}
 _lock = threading.Lock()
 
 
@@ -64,10 +64,11 @@ def _mart(day: dt.date) -> str:
 
 
 def _read(key: str, name: str) -> pa.Table:
-    cache_key = (key, name)
+    lake = services.lake()
+    cache_key = (lake.root, key, name)
     table = _cache.get(cache_key)
     if table is None:
-        table = services.lake().read(MARTS, key, f"{name}.parquet")
+        table = lake.read(MARTS, key, f"{name}.parquet")
         if len(_cache) > 512:
             _cache.clear()
         _cache[cache_key] = table
@@ -81,7 +82,9 @@ def view_spec(name: str) -> View:
         raise Http404(name) from None
 
 
-def view_result(*, viewer: Scope, name: str, school_id: int | None = None, day: dt.date | None = None) -> pa.Table:
+def view_result(
+    *, viewer: Scope, name: str, school_id: int | None = None, day: dt.date | None = None
+) -> pa.Table:
     """One view's rows on the latest snapshot (or `day`), as the viewer may see them; with
     `school_id`, only that school's rows (the drill-down)."""
     spec = view_spec(name)

@@ -180,9 +180,13 @@ def import_births(*, content: bytes, filename: str) -> int:
         if not zone:
             errors.append(_("Row %(row)d: the school zone is empty.") % {"row": line})
         elif not 1950 <= year <= 2100 or children < 0:
-            errors.append(_("Row %(row)d: the birth year or the number of children is out of range.") % {"row": line})
+            errors.append(
+                _("Row %(row)d: the birth year or the number of children is out of range.") % {"row": line}
+            )
         elif (zone, year) in seen:
-            errors.append(_("Row %(row)d: %(zone)s %(year)d appears twice.") % {"row": line, "zone": zone, "year": year})
+            errors.append(
+                _("Row %(row)d: %(zone)s %(year)d appears twice.") % {"row": line, "zone": zone, "year": year}
+            )
         else:
             seen.add((zone, year))
             out["zone"].append(zone)

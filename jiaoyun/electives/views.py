@@ -376,7 +376,11 @@ def roster(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _json_error(code: str, message: str, status: int) -> JsonResponse:
-    return JsonResponse({"ok": False, "error": code, "message": message}, status=status)
+    response = JsonResponse({"ok": False, "error": code, "message": message}, status=status)
+    if status == 409:
+        # "Full" is the normal answer to most clicks in a rush, not a warning worth a log line.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _api_call(request: HttpRequest, call: Any) -> JsonResponse:
@@ -393,9 +397,8 @@ def _api_call(request: HttpRequest, call: Any) -> JsonResponse:
     except services.SelectionError as refusal:
         status = 404 if refusal.code == "unknown" else 403 if refusal.code == "not_student" else 409
         return _json_error(refusal.code, refusal.message, status)
-    seats = Elective.objects.filter(pk=elective_id).values_list("capacity", "taken").first()
-    left = seats[0] - seats[1] if seats else 0
-    return JsonResponse({"ok": True, "elective": elective_id, "seats_left": left})
+    # No seat count here: one query less per click in a rush; the page polls seats.json.
+    return JsonResponse({"ok": True, "elective": elective_id})
 
 
 @require_POST

@@ -83,7 +83,9 @@ class Lake:
         return sorted(days)
 
     def snapshot_files(self, name: str) -> list[str]:
-        return [self.url(WAREHOUSE, name, f"{name}-{d.isoformat()}.parquet") for d in self.snapshot_days(name)]
+        return [
+            self.url(WAREHOUSE, name, f"{name}-{d.isoformat()}.parquet") for d in self.snapshot_days(name)
+        ]
 
     def has_reference(self, name: str) -> bool:
         return self.exists(REFERENCE, f"{name}.parquet")

@@ -37,7 +37,9 @@ def test_district_administrator_browses_the_register(page, demo):
     # A filter menu applies at once through htmx: the list swaps, the address follows.
     page.select_option("select[name=kind]", "junior")
     page.wait_for_url(re.compile(r"kind=junior"))
-    assert sorted(rows.locator("td:nth-child(2)").all_inner_texts()) == sorted([demo.school_a.name, demo.school_b.name])
+    assert sorted(rows.locator("td:nth-child(2)").all_inner_texts()) == sorted(
+        [demo.school_a.name, demo.school_b.name]
+    )
     screenshot(page, "schools")
 
     page.click(f"text={demo.school_a.name}")
@@ -73,7 +75,9 @@ def test_sorting_and_filtering_keep_each_other(page, demo):
     page.wait_for_url(re.compile(rf"school={demo.school_a.pk}"))
     assert "sort=-birth_date" in page.url
     expected = list(
-        Student.objects.filter(school=demo.school_a).order_by("-birth_date", "pk").values_list("name", flat=True)
+        Student.objects.filter(school=demo.school_a)
+        .order_by("-birth_date", "pk")
+        .values_list("name", flat=True)
     )
     assert page.locator("#list tbody tr td:nth-child(2)").all_inner_texts() == expected
     assert page.locator(".list-toolbar .count").inner_text() == f"共 {len(expected)} 条"
@@ -100,7 +104,9 @@ def test_teacher_sees_only_their_classes(page, demo):
     page.click("nav.sidenav >> text=本校")
     shown = {
         int(href.rstrip("/").rsplit("/", 1)[1])
-        for href in page.locator("table.grades .class-cards a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+        for href in page.locator("table.grades .class-cards a").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"
+        )
     }
     assert shown == taught_ids
     page.goto(page.base_url + f"/register/schools/{demo.school_b.pk}/")

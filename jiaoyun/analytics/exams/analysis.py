@@ -38,7 +38,9 @@ def irt_categories(m: ScoreMatrix, columns: np.ndarray) -> np.ndarray:
     x = m.scores[:, columns]
     out = np.where(np.isnan(x), -1, np.rint(np.nan_to_num(x))).astype(np.int64)
     objective = m.kinds[columns] == "objective"
-    out[:, objective] = np.where(x[:, objective] >= m.max_scores[columns][objective], 1, np.where(np.isnan(x[:, objective]), -1, 0))
+    out[:, objective] = np.where(
+        x[:, objective] >= m.max_scores[columns][objective], 1, np.where(np.isnan(x[:, objective]), -1, 0)
+    )
     return out
 
 
@@ -118,7 +120,9 @@ def analyze_exam(
     tables["units"] = reports.unit_summary(t_totals, cuts=opts.cuts).to_pyarrow()
     tables["bands"] = reports.score_band_counts(t_totals, width=opts.band_width).to_pyarrow()
     tables["item_rates"] = reports.item_rates_by_unit(s, it).to_pyarrow()
-    groups = reports.score_groups(t_totals.filter(t_totals.subject != reports.TOTAL), fraction=opts.group_fraction)
+    groups = reports.score_groups(
+        t_totals.filter(t_totals.subject != reports.TOTAL), fraction=opts.group_fraction
+    )
     if "option" in scores_arrow.column_names and "kind" in items_arrow.column_names:
         tables["options"] = reports.option_analysis(s, it, groups).to_pyarrow()
     kp_by = [c for c in ("knowledge_point", "ability") if c in items_arrow.column_names]
@@ -132,13 +136,18 @@ def analyze_exam(
         for row in tables["options"].filter(pa.compute.invert(tables["options"]["is_key"])).to_pylist():
             if row["score_group"] in ("upper", "lower"):
                 pair = distractors.setdefault(row["item_id"], {}).setdefault(row["option"], (0.0, 0.0))
-                distractors[row["item_id"]][row["option"]] = (row["rate"], pair[1]) if row["score_group"] == "upper" else (pair[0], row["rate"])
+                distractors[row["item_id"]][row["option"]] = (
+                    (row["rate"], pair[1]) if row["score_group"] == "upper" else (pair[0], row["rate"])
+                )
     flags = []
     for table in item_tables:
         ids = table["item_id"].to_pylist()
         stats = {k: table[k].to_numpy() for k in table.column_names if k not in ("item_id", "subject")}
         rates = {j: distractors[i] for j, i in enumerate(ids) if i in distractors}
-        flags += [{"item_id": ids[f.item_index], "reason": f.reason} for f in classical.dubious_items(stats, distractor_rates=rates)]
+        flags += [
+            {"item_id": ids[f.item_index], "reason": f.reason}
+            for f in classical.dubious_items(stats, distractor_rates=rates)
+        ]
     tables["items"] = pa.concat_tables(item_tables)
     summary["dubious_items"] = flags
     lap("flags")
@@ -174,7 +183,9 @@ def analyze_exam(
                 ],
                 "test_information": {"theta": grid, "information": fitted.test_information(grid)},
             }
-            tables[f"abilities_{subject}"] = pa.table({"student_id": m.student_ids, "theta_eap": abilities.theta, "se": abilities.se})
+            tables[f"abilities_{subject}"] = pa.table(
+                {"student_id": m.student_ids, "theta_eap": abilities.theta, "se": abilities.se}
+            )
         lap("irt")
 
     grand = filled.sum(axis=1)
@@ -212,7 +223,9 @@ def analyze_exam(
         summary["value_added"] = {"schools": school_va, "classes": class_va}
         if teachers is not None:
             tt = as_arrow(teachers)
-            teacher_of = dict(zip([str(c) for c in tt["class_id"].to_pylist()], tt["teacher_id"].to_pylist(), strict=True))
+            teacher_of = dict(
+                zip([str(c) for c in tt["class_id"].to_pylist()], tt["teacher_id"].to_pylist(), strict=True)
+            )
             class_ids = class_fit.group_ids
             known = [i for i, c in enumerate(class_ids) if c in teacher_of]
             kp_table = tables.get("knowledge_point_rates")

@@ -40,17 +40,31 @@ def borderline_students(
     out = []
     for i in np.flatnonzero(chosen):
         weak = [s for k, s in enumerate(subjects) if subject_scores[i, k] < subject_lines[k]]
-        out.append({"index": int(i), "total": float(totals[i]), "rank": int(ranks[i]), "gap": float(totals[i] - line), "weak_subjects": weak})
+        out.append(
+            {
+                "index": int(i),
+                "total": float(totals[i]),
+                "rank": int(ranks[i]),
+                "gap": float(totals[i] - line),
+                "weak_subjects": weak,
+            }
+        )
     return out
 
 
-def weakest_items(unit_rates: dict[str, np.ndarray], district_rates: np.ndarray, item_ids: list, *, top: int = 5) -> dict[str, list[dict]]:
+def weakest_items(
+    unit_rates: dict[str, np.ndarray], district_rates: np.ndarray, item_ids: list, *, top: int = 5
+) -> dict[str, list[dict]]:
     """For each unit, the items where its score rate falls furthest below the district's."""
     out = {}
     for unit, rates in unit_rates.items():
         gap = np.asarray(rates) - district_rates
         order = np.argsort(gap, kind="stable")[:top]
-        out[unit] = [{"item_id": item_ids[j], "rate": float(rates[j]), "gap": float(gap[j])} for j in order if gap[j] < 0]
+        out[unit] = [
+            {"item_id": item_ids[j], "rate": float(rates[j]), "gap": float(gap[j])}
+            for j in order
+            if gap[j] < 0
+        ]
     return out
 
 
@@ -62,7 +76,9 @@ def compare_with_previous(current_gap: dict[str, float], previous_gap: dict[str,
             "key": k,
             "gap": current_gap.get(k),
             "previous_gap": previous_gap.get(k),
-            "change": None if k not in current_gap or k not in previous_gap else current_gap[k] - previous_gap[k],
+            "change": None
+            if k not in current_gap or k not in previous_gap
+            else current_gap[k] - previous_gap[k],
         }
         for k in keys
     ]

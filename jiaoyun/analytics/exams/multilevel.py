@@ -44,7 +44,10 @@ class RandomInterceptFit:
 
     def calls(self, level: float = 0.95) -> list[str]:
         low, high = self.intervals(level)
-        return ["above" if lo > 0 else "below" if hi < 0 else "not distinguishable" for lo, hi in zip(low, high, strict=True)]
+        return [
+            "above" if lo > 0 else "below" if hi < 0 else "not distinguishable"
+            for lo, hi in zip(low, high, strict=True)
+        ]
 
 
 def random_intercept(
@@ -81,7 +84,9 @@ def random_intercept(
             deviance += np.linalg.slogdet(a)[1]
         return deviance, beta, sigma2, a
 
-    best = minimize_scalar(lambda t: profile(t)[0], bounds=(-20.0, 10.0), method="bounded", options={"xatol": 1e-10})
+    best = minimize_scalar(
+        lambda t: profile(t)[0], bounds=(-20.0, 10.0), method="bounded", options={"xatol": 1e-10}
+    )
     log_lambda = float(best.x)
     deviance, beta, sigma2, a = profile(log_lambda)
     lam = np.exp(log_lambda)

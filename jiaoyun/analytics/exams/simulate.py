@@ -30,7 +30,9 @@ class SimulatedExam:
 
 
 def _dictionary(codes: np.ndarray, labels: list[str]) -> pa.Array:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels)).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(labels)).cast(
+        pa.string()
+    )
 
 
 def simulate_exam(
@@ -72,7 +74,21 @@ def simulate_exam(
     theta = theta / theta.std(axis=0)
     absent = rng.random(n) < absence_rate
 
-    item_rows: dict[str, list] = {k: [] for k in ("item_id", "subject", "max_score", "kind", "key", "knowledge_point", "ability", "question_type", "a", "b")}
+    item_rows: dict[str, list] = {
+        k: []
+        for k in (
+            "item_id",
+            "subject",
+            "max_score",
+            "kind",
+            "key",
+            "knowledge_point",
+            "ability",
+            "question_type",
+            "a",
+            "b",
+        )
+    }
     columns_score, columns_option = [], []
     present = np.flatnonzero(~absent)
     for s, subject in enumerate(subjects):
@@ -98,7 +114,9 @@ def simulate_exam(
                 # weaker students fall for the first distractor more often
                 lure = 1 / (1 + np.exp(th))
                 pick = np.where(rng.random(th.size) < 0.3 + 0.4 * lure, 0, rng.integers(1, 3, th.size))
-                option = np.where(right, OPTIONS.index(key), np.array([OPTIONS.index(d) for d in distractors])[pick])
+                option = np.where(
+                    right, OPTIONS.index(key), np.array([OPTIONS.index(d) for d in distractors])[pick]
+                )
                 columns_score.append(right * objective_marks)
                 columns_option.append(option)
                 item_rows["max_score"].append(objective_marks)
@@ -106,7 +124,9 @@ def simulate_exam(
             else:
                 k = int(rng.integers(subjective_max[0], subjective_max[1] + 1))
                 steps = np.sort(rng.normal(b, 0.8, k))
-                z = np.concatenate([np.zeros((th.size, 1)), np.cumsum(a * (th[:, None] - steps[None, :]), axis=1)], axis=1)
+                z = np.concatenate(
+                    [np.zeros((th.size, 1)), np.cumsum(a * (th[:, None] - steps[None, :]), axis=1)], axis=1
+                )
                 prob = np.exp(z - z.max(axis=1, keepdims=True))
                 prob /= prob.sum(axis=1, keepdims=True)
                 score = (rng.random((th.size, 1)) > np.cumsum(prob, axis=1)).sum(axis=1)
@@ -120,7 +140,9 @@ def simulate_exam(
     m = present.size
     student_ids = 100000 + np.arange(n)
     school_labels = [f"S{i + 1:03d}" for i in range(n_schools)]
-    class_labels = [f"S{school_of_class[c] + 1:03d}-{c % classes_per_school + 1:02d}" for c in range(n_classes)]
+    class_labels = [
+        f"S{school_of_class[c] + 1:03d}-{c % classes_per_school + 1:02d}" for c in range(n_classes)
+    ]
     option_codes = option_matrix.ravel()
     option_array = pa.DictionaryArray.from_arrays(
         pa.array(np.where(option_codes < 0, 0, option_codes).astype(np.int32), mask=option_codes < 0),
@@ -141,7 +163,9 @@ def simulate_exam(
             "student_id": student_ids,
             "school_id": _dictionary(school_of, school_labels),
             "class_id": _dictionary(class_of, class_labels),
-            "teacher_id": _dictionary(teacher_of_class[class_of], [f"T{t + 1:04d}" for t in range(teacher_of_class.max() + 1)]),
+            "teacher_id": _dictionary(
+                teacher_of_class[class_of], [f"T{t + 1:04d}" for t in range(teacher_of_class.max() + 1)]
+            ),
             "absent": absent,
             "prior_score": prior_score,
             "theta": theta[:, 0],

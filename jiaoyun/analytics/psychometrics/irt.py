@@ -213,9 +213,7 @@ def fit(
     log_w = np.log(w)
     sd = 1.0
     # Start at a = 1 and intercepts from the observed category proportions.
-    counts = np.stack(
-        [((y == c) & layout.observed).sum(axis=0) for c in range(kmax)], axis=1
-    ).astype(float)
+    counts = np.stack([((y == c) & layout.observed).sum(axis=0) for c in range(kmax)], axis=1).astype(float)
     d = np.log((counts[:, 1:] + 0.5) / (counts[:, :1] + 0.5))
     d = np.where(np.arange(1, kmax)[None, :] < n_cat[:, None], d, np.nan)
     a = np.ones(n_items)
@@ -256,7 +254,9 @@ def fit(
     return result
 
 
-def _cross_product_se(fit_: IrtFit, layout: _Layout, post: np.ndarray, theta: np.ndarray, free_slope: bool) -> None:
+def _cross_product_se(
+    fit_: IrtFit, layout: _Layout, post: np.ndarray, theta: np.ndarray, free_slope: bool
+) -> None:
     """Standard errors from the cross-product of person score vectors (XPD), then the delta method
     from (a, d) to (a, b). With a = 1 fixed only the difficulties get one."""
     a, d, n_cat = fit_.slopes, fit_.intercepts, layout.n_cat
@@ -334,7 +334,9 @@ def eap(fit_: IrtFit, responses: np.ndarray, *, n_quadrature: int = 61) -> Abili
     return Abilities(mean, np.sqrt(np.clip(var, 0, None)))
 
 
-def map_estimate(fit_: IrtFit, responses: np.ndarray, *, max_iter: int = 50, bounds: float = 6.0) -> Abilities:
+def map_estimate(
+    fit_: IrtFit, responses: np.ndarray, *, max_iter: int = 50, bounds: float = 6.0
+) -> Abilities:
     """Posterior mode by Newton's method; SE = 1/sqrt(test information + prior precision)."""
     y = np.asarray(responses)
     observed = y >= 0
@@ -351,7 +353,7 @@ def map_estimate(fit_: IrtFit, responses: np.ndarray, *, max_iter: int = 50, bou
         info = (np.where(observed, fit_.slopes**2 * var, 0.0)).sum(axis=1) + prior_precision
         step = grad / info
         theta = np.clip(theta + step, -bounds, bounds)
-        if np.abs(step).max() < 1e-8:
+        if np.abs(step).max() < 1e-6:
             break
     p = fit_.category_probabilities(theta)
     mean = (p * k).sum(axis=2).T

@@ -6,80 +6,177 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Exam',
+            name="Exam",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('kind', models.CharField(choices=[('joint', 'Joint exam'), ('school', 'School exam')], default='joint', max_length=8, verbose_name='kind')),
-                ('grade_level', models.SmallIntegerField(verbose_name='grade')),
-                ('held_on', models.DateField(verbose_name='held on')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('prior', models.ForeignKey(blank=True, help_text='The exam value-added and progress are measured against', null=True, on_delete=django.db.models.deletion.SET_NULL, to='assessment.exam', verbose_name='previous exam')),
-                ('school', models.ForeignKey(blank=True, help_text='Only for a school exam', null=True, on_delete=django.db.models.deletion.CASCADE, to='core.school', verbose_name='school')),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.term', verbose_name='term')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("joint", "Joint exam"), ("school", "School exam")],
+                        default="joint",
+                        max_length=8,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("grade_level", models.SmallIntegerField(verbose_name="grade")),
+                ("held_on", models.DateField(verbose_name="held on")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "prior",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The exam value-added and progress are measured against",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="assessment.exam",
+                        verbose_name="previous exam",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only for a school exam",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="core.school",
+                        verbose_name="school",
+                    ),
+                ),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="core.term", verbose_name="term"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'exam',
-                'verbose_name_plural': 'exams',
-                'ordering': ['-held_on', 'name'],
+                "verbose_name": "exam",
+                "verbose_name_plural": "exams",
+                "ordering": ["-held_on", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Paper',
+            name="Paper",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scores_version', models.CharField(blank=True, max_length=64)),
-                ('students_scored', models.PositiveIntegerField(default=0)),
-                ('students_absent', models.PositiveIntegerField(default=0)),
-                ('exam', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='papers', to='assessment.exam')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.subject', verbose_name='subject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scores_version", models.CharField(blank=True, max_length=64)),
+                ("students_scored", models.PositiveIntegerField(default=0)),
+                ("students_absent", models.PositiveIntegerField(default=0)),
+                (
+                    "exam",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="papers",
+                        to="assessment.exam",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="core.subject", verbose_name="subject"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'paper',
-                'ordering': ['exam', 'subject__code'],
+                "verbose_name": "paper",
+                "ordering": ["exam", "subject__code"],
             },
         ),
         migrations.CreateModel(
-            name='Item',
+            name="Item",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('number', models.CharField(max_length=12, verbose_name='item number')),
-                ('max_score', models.DecimalField(decimal_places=1, max_digits=5, verbose_name='full marks')),
-                ('kind', models.CharField(choices=[('objective', 'Objective'), ('subjective', 'Subjective')], max_length=10, verbose_name='kind')),
-                ('key', models.CharField(blank=True, max_length=8, verbose_name='answer key')),
-                ('option_count', models.PositiveSmallIntegerField(default=0, verbose_name='options')),
-                ('knowledge_points', models.CharField(blank=True, max_length=200, verbose_name='knowledge points')),
-                ('ability', models.CharField(blank=True, choices=[('识记', 'Recall'), ('理解', 'Understanding'), ('应用', 'Application'), ('综合', 'Synthesis')], max_length=4, verbose_name='ability level')),
-                ('question_type', models.CharField(blank=True, max_length=20, verbose_name='question type')),
-                ('paper', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='assessment.paper')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("number", models.CharField(max_length=12, verbose_name="item number")),
+                ("max_score", models.DecimalField(decimal_places=1, max_digits=5, verbose_name="full marks")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("objective", "Objective"), ("subjective", "Subjective")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("key", models.CharField(blank=True, max_length=8, verbose_name="answer key")),
+                ("option_count", models.PositiveSmallIntegerField(default=0, verbose_name="options")),
+                (
+                    "knowledge_points",
+                    models.CharField(blank=True, max_length=200, verbose_name="knowledge points"),
+                ),
+                (
+                    "ability",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("识记", "Recall"),
+                            ("理解", "Understanding"),
+                            ("应用", "Application"),
+                            ("综合", "Synthesis"),
+                        ],
+                        max_length=4,
+                        verbose_name="ability level",
+                    ),
+                ),
+                ("question_type", models.CharField(blank=True, max_length=20, verbose_name="question type")),
+                (
+                    "paper",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="assessment.paper",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'item',
-                'ordering': ['paper', 'position'],
+                "verbose_name": "item",
+                "ordering": ["paper", "position"],
             },
         ),
         migrations.AddConstraint(
-            model_name='paper',
-            constraint=models.UniqueConstraint(fields=('exam', 'subject'), name='paper_unique_subject'),
+            model_name="paper",
+            constraint=models.UniqueConstraint(fields=("exam", "subject"), name="paper_unique_subject"),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.UniqueConstraint(fields=('paper', 'number'), name='item_unique_number'),
+            model_name="item",
+            constraint=models.UniqueConstraint(fields=("paper", "number"), name="item_unique_number"),
         ),
         migrations.AddConstraint(
-            model_name='item',
-            constraint=models.UniqueConstraint(fields=('paper', 'position'), name='item_unique_position'),
+            model_name="item",
+            constraint=models.UniqueConstraint(fields=("paper", "position"), name="item_unique_position"),
         ),
     ]

@@ -14,13 +14,27 @@ from jiaoyun.analytics.exams.tables import score_matrix
 
 
 def test_exam_analyze_writes_every_section(tmp_path):
-    exam = simulate_exam(seed=4, n_schools=4, classes_per_school=2, students_per_class=25, n_objective=6, n_subjective=3, subjective_max=(2, 3), subjects=("数学", "物理"))
+    exam = simulate_exam(
+        seed=4,
+        n_schools=4,
+        classes_per_school=2,
+        students_per_class=25,
+        n_objective=6,
+        n_subjective=3,
+        subjective_max=(2, 3),
+        subjects=("数学", "物理"),
+    )
     pq.write_table(exam.scores, tmp_path / "scores.parquet")
     pacsv.write_csv(exam.items.drop_columns(["a", "b"]), tmp_path / "items.csv")
     st = exam.students
-    pq.write_table(pa.table({"student_id": st["student_id"], "score": st["prior_score"]}), tmp_path / "prior.parquet")
+    pq.write_table(
+        pa.table({"student_id": st["student_id"], "score": st["prior_score"]}), tmp_path / "prior.parquet"
+    )
     pairs = sorted(set(zip(st["class_id"].to_pylist(), st["teacher_id"].to_pylist(), strict=True)))
-    pq.write_table(pa.table({"class_id": [c for c, _ in pairs], "teacher_id": [t for _, t in pairs]}), tmp_path / "teachers.parquet")
+    pq.write_table(
+        pa.table({"class_id": [c for c, _ in pairs], "teacher_id": [t for _, t in pairs]}),
+        tmp_path / "teachers.parquet",
+    )
     out = tmp_path / "report.json"
     call_command(
         "exam_analyze",
@@ -42,19 +56,38 @@ def test_exam_analyze_writes_every_section(tmp_path):
     expected = classical.test_statistics(m.filled()[:, math_cols])
     assert summary["subjects"]["数学"]["test"]["cic"] == pytest.approx(expected["cic"], rel=1e-12)
     assert summary["subjects"]["数学"]["four_rates"]["excellent"] == pytest.approx(
-        classical.four_rates(m.filled()[:, math_cols].sum(axis=1), summary["subjects"]["数学"]["full_marks"], {"excellent": 0.9})["excellent"]
+        classical.four_rates(
+            m.filled()[:, math_cols].sum(axis=1),
+            summary["subjects"]["数学"]["full_marks"],
+            {"excellent": 0.9},
+        )["excellent"]
     )
     assert summary["irt"]["数学"]["model"] == "gpcm" and summary["irt"]["数学"]["converged"]
     assert {r["rank"] for r in summary["borderline"]} <= set(range(20, 31))
     assert len(summary["value_added"]["schools"]) == 4
     assert {t["teacher_id"] for t in summary["teachers"]} == {t for _, t in pairs}
     assert set(summary["subject_contribution"]) == {"数学", "物理"}
-    assert {"students", "units", "bands", "item_rates", "options", "knowledge_point_rates", "items"} <= set(report["tables"])
+    assert {"students", "units", "bands", "item_rates", "options", "knowledge_point_rates", "items"} <= set(
+        report["tables"]
+    )
     assert len(report["tables"]["students"]) == 3 * present  # two subjects and the total
 
 
 def test_exam_analyze_reports_bad_input(tmp_path):
-    pq.write_table(pa.table({"student_id": [1], "school_id": ["A"], "class_id": ["A1"], "item_id": ["q9"], "score": [1.0]}), tmp_path / "s.parquet")
+    pq.write_table(
+        pa.table(
+            {"student_id": [1], "school_id": ["A"], "class_id": ["A1"], "item_id": ["q9"], "score": [1.0]}
+        ),
+        tmp_path / "s.parquet",
+    )
     pq.write_table(pa.table({"item_id": ["q1"], "max_score": [1.0]}), tmp_path / "i.parquet")
     with pytest.raises(CommandError, match="not in items"):
-        call_command("exam_analyze", "--scores", str(tmp_path / "s.parquet"), "--items", str(tmp_path / "i.parquet"), "--out", str(tmp_path / "o.json"))
+        call_command(
+            "exam_analyze",
+            "--scores",
+            str(tmp_path / "s.parquet"),
+            "--items",
+            str(tmp_path / "i.parquet"),
+            "--out",
+            str(tmp_path / "o.json"),
+        )

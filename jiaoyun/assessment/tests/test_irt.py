@@ -25,7 +25,10 @@ def simulate_gpcm(n, a, steps, seed):
     rng = np.random.default_rng(seed)
     theta = rng.normal(size=n)
     z = np.concatenate(
-        [np.zeros((len(a), n, 1)), np.cumsum(a[:, None, None] * (theta[None, :, None] - steps[:, None, :]), axis=2)],
+        [
+            np.zeros((len(a), n, 1)),
+            np.cumsum(a[:, None, None] * (theta[None, :, None] - steps[:, None, :]), axis=2),
+        ],
         axis=2,
     )
     p = np.exp(z - z.max(axis=2, keepdims=True))

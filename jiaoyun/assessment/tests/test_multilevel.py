@@ -29,7 +29,9 @@ def test_matches_statsmodels_mixedlm(schools, method):
     y, prior, groups, _ = schools
     ours = multilevel.random_intercept(y, groups, prior[:, None], method=method)
     exog = sm.add_constant(prior)
-    ref = sm.MixedLM(y, exog, groups=groups).fit(reml=(method == "reml"))  # its lbfgs default stalls at tau2 = 0 here
+    ref = sm.MixedLM(y, exog, groups=groups).fit(
+        reml=(method == "reml")
+    )  # its lbfgs default stalls at tau2 = 0 here
     assert ours.beta == pytest.approx(ref.fe_params, rel=1e-4)
     assert ours.tau2 == pytest.approx(float(np.asarray(ref.cov_re)[0, 0]), rel=2e-4)
     assert ours.sigma2 == pytest.approx(ref.scale, rel=1e-4)
@@ -42,12 +44,18 @@ def test_matches_statsmodels_mixedlm(schools, method):
 def test_icc_and_value_added_calls(schools):
     y, prior, groups, u = schools
     null = multilevel.between_unit_difference(y, groups)
-    assert null["icc"] == pytest.approx(null["between_variance"] / (null["between_variance"] + null["within_variance"]))
+    assert null["icc"] == pytest.approx(
+        null["between_variance"] / (null["between_variance"] + null["within_variance"])
+    )
     fit, rows = multilevel.value_added(y, prior, groups)
     # 95% intervals: with 25 schools, at most a few may miss the true effect
     covered = [r["low"] <= t <= r["high"] for r, t in zip(rows, u, strict=True)]
     assert sum(covered) >= 21
-    wrong_sign = [r for r, t in zip(rows, u, strict=True) if (r["call"] == "above") != (t > 0) and r["call"] != "not distinguishable"]
+    wrong_sign = [
+        r
+        for r, t in zip(rows, u, strict=True)
+        if (r["call"] == "above") != (t > 0) and r["call"] != "not distinguishable"
+    ]
     assert len(wrong_sign) <= 1
     assert {r["call"] for r in rows} >= {"above", "below"}
     assert np.corrcoef(fit.blup, u)[0, 1] > 0.9

@@ -22,7 +22,12 @@ def lake(settings, tmp_path):
 
 
 def create_exam(client, **extra):
-    data = {"name": "七年级期中联考", "term": Term.objects.first().pk, "grade_level": 7, "held_on": "2026-11-10"}
+    data = {
+        "name": "七年级期中联考",
+        "term": Term.objects.first().pk,
+        "grade_level": 7,
+        "held_on": "2026-11-10",
+    }
     return client.post("/assessment/exams/new/", {**data, **extra})
 
 
@@ -50,12 +55,16 @@ def test_district_sets_up_a_joint_exam_and_schools_send_their_scores(demo, lake)
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("全国学籍号", "姓名", "1", "2", "状态")
     expected = set(
-        Student.objects.filter(school=demo.school_a, school_class__grade__level=7).values_list("student_no", flat=True)
+        Student.objects.filter(school=demo.school_a, school_class__grade__level=7).values_list(
+            "student_no", flat=True
+        )
     )
     assert {r[0] for r in rows[1:]} == expected
 
     lines = ["全国学籍号,姓名,1,2"] + [f"{r[0]},{r[1]},C,8" for r in rows[1:]]
-    response = upload(school, f"/assessment/exams/{exam.pk}/papers/{paper.pk}/scores/", "\n".join(lines).encode())
+    response = upload(
+        school, f"/assessment/exams/{exam.pk}/papers/{paper.pk}/scores/", "\n".join(lines).encode()
+    )
     assert response.status_code == 302
     paper.refresh_from_db()
     assert paper.students_scored == len(expected)
@@ -81,7 +90,11 @@ def test_teachers_students_and_other_schools_may_not_set_up_or_upload(demo, lake
     for name in ("teacher", "student", "parent"):
         assert create_exam(demo.client(name)).status_code == 403
     exam = Exam.objects.create(
-        name="A校月考", kind="school", school=demo.school_a, term=Term.objects.first(), grade_level=7,
+        name="A校月考",
+        kind="school",
+        school=demo.school_a,
+        term=Term.objects.first(),
+        grade_level=7,
         held_on=dt.date(2026, 11, 1),
     )
     other = demo.client("school_admin_b")

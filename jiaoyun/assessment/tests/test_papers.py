@@ -22,7 +22,9 @@ GOOD = """科目,题号,满分,题型,答案,选项数,知识点,能力层级,�
 
 @pytest.fixture
 def exam(demo):
-    return Exam.objects.create(name="期中", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 11, 10))
+    return Exam.objects.create(
+        name="期中", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 11, 10)
+    )
 
 
 def test_structure_is_imported_and_reimport_changes_nothing(exam):

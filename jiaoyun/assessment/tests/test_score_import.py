@@ -23,7 +23,9 @@ def paper(demo, settings, tmp_path):
         name="七年级期中联考", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 11, 10)
     )
     paper = Paper.objects.create(exam=exam, subject=Subject.objects.get(code="math"))
-    Item.objects.create(paper=paper, position=1, number="1", max_score=4, kind="objective", key="C", option_count=4)
+    Item.objects.create(
+        paper=paper, position=1, number="1", max_score=4, kind="objective", key="C", option_count=4
+    )
     Item.objects.create(paper=paper, position=2, number="2", max_score=10, kind="subjective")
     return paper
 
@@ -65,7 +67,10 @@ def test_a_school_replaces_only_its_own_scores(demo, paper):
     assert len(scores) == 2 * (len(a) + len(b))
     paper.refresh_from_db()
     assert (paper.students_scored, paper.students_absent) == (len(a) + len(b), 0)
-    assert AuditEvent.objects.filter(action="import", target=f"exam:{paper.exam_id}:paper:{paper.pk}").count() == 3
+    assert (
+        AuditEvent.objects.filter(action="import", target=f"exam:{paper.exam_id}:paper:{paper.pk}").count()
+        == 3
+    )
 
 
 def test_a_school_cannot_send_another_schools_students(demo, paper):

@@ -95,4 +95,6 @@ def test_every_problem_has_its_row_and_column():
 def test_a_missing_item_column_is_reported_once_for_the_file():
     data = "全国学籍号,姓名,1,2\nG1,张三,A,AC\n".encode()
     result = read_score_sheet(data, items=ITEMS, roster=ROSTER)
-    assert [(i.row, i.code, i.params) for i in result.issues] == [(1, "missing_item_column", {"item": "13(1)"})]
+    assert [(i.row, i.code, i.params) for i in result.issues] == [
+        (1, "missing_item_column", {"item": "13(1)"})
+    ]

@@ -116,7 +116,10 @@ def register_keys(kind: str, pks: set[int]) -> set[Any]:
         return set(Teacher.objects.filter(pk__in=pks).values_list("staff_no", flat=True))
     if kind == "students":
         return set(Student.objects.filter(pk__in=pks).values_list("student_no", flat=True))
-    return {(c.school.name, str(c)) for c in SchoolClass.objects.filter(pk__in=pks).select_related("school", "grade")}
+    return {
+        (c.school.name, str(c))
+        for c in SchoolClass.objects.filter(pk__in=pks).select_related("school", "grade")
+    }
 
 
 # --- anonymous visitors ---------------------------------------------------------------
@@ -231,7 +234,9 @@ def test_student_sees_only_themself_and_parent_only_their_children(demo):
 
 
 def test_student_detail_is_masked_until_an_allowed_role_reveals_it(demo):
-    student = Student.objects.filter(school=demo.school_a).prefetch_related("guardian_links__guardian").first()
+    student = (
+        Student.objects.filter(school=demo.school_a).prefetch_related("guardian_links__guardian").first()
+    )
     phones = [link.guardian.phone for link in student.guardian_links.all()]
     url = reverse("core:student_detail", args=[student.pk])
     admin = demo.client("school_admin")
@@ -251,7 +256,11 @@ def test_student_detail_is_masked_until_an_allowed_role_reveals_it(demo):
         f"student:{student.student_no}",
         demo.user("school_admin"),
     )
-    assert event.detail == {"fields": sorted(["id_number"] + [f"guardian_phone_{link.guardian_id}" for link in student.guardian_links.all()])}
+    assert event.detail == {
+        "fields": sorted(
+            ["id_number"] + [f"guardian_phone_{link.guardian_id}" for link in student.guardian_links.all()]
+        )
+    }
 
     # Roles that may not unmask get the masked page, and nothing is written.
     for username in ("teacher", "district_staff", "parent"):
@@ -307,11 +316,16 @@ def test_exports_are_masked_unless_an_allowed_role_asks(demo):
     for username in ("teacher", "district_staff", "parent"):
         assert demo.client(username).get(url + "&unmask=1").status_code == 403
     # The school list has no personal columns to unmask.
-    assert demo.client("district_admin").get(reverse("core:school_list") + "?format=xlsx&unmask=1").status_code == 403
+    assert (
+        demo.client("district_admin").get(reverse("core:school_list") + "?format=xlsx&unmask=1").status_code
+        == 403
+    )
     assert AuditEvent.objects.count() == 2
 
     # The district administrator may unmask teachers' phones across the district.
-    headers, rows = workbook_rows(demo.client("district_admin").get(reverse("core:teacher_list") + "?format=xlsx&unmask=1"))
+    headers, rows = workbook_rows(
+        demo.client("district_admin").get(reverse("core:teacher_list") + "?format=xlsx&unmask=1")
+    )
     phone_col = headers.index("电话")
     assert {r[0]: r[phone_col] for r in rows} == dict(Teacher.objects.values_list("staff_no", "phone"))
 
@@ -416,9 +430,13 @@ def test_sorting_matches_the_register(demo):
     assert page_pks(client.get(url + "?sort=id_number")) == default
     assert page_pks(client.get(url + "?sort=nope")) == default
     # The export follows the page's filter and order.
-    _headers, rows = workbook_rows(client.get(url + f"?school={demo.school_a.pk}&sort=-birth_date&format=xlsx"))
+    _headers, rows = workbook_rows(
+        client.get(url + f"?school={demo.school_a.pk}&sort=-birth_date&format=xlsx")
+    )
     assert [r[0] for r in rows] == list(
-        Student.objects.filter(school=demo.school_a).order_by("-birth_date", "pk").values_list("student_no", flat=True)
+        Student.objects.filter(school=demo.school_a)
+        .order_by("-birth_date", "pk")
+        .values_list("student_no", flat=True)
     )
 
 
@@ -427,9 +445,11 @@ def test_htmx_requests_get_the_list_fragment(demo):
     url = reverse("core:student_list") + "?sort=name"
     fragment = client.get(url, headers={"HX-Request": "true"})
     body = fragment.content.decode()
-    assert "<html" not in body and 'id="sort-field"' in body and 'hx-swap-oob="true"' in body
+    assert "<html" not in body and '<form class="filters" id="list-filters" hx-swap-oob="true"' in body
     assert "HX-Request" in fragment["Vary"]
-    assert page_pks(fragment) == list(Student.objects.order_by("name", "pk").values_list("pk", flat=True)[:PAGE_SIZE])
+    assert page_pks(fragment) == list(
+        Student.objects.order_by("name", "pk").values_list("pk", flat=True)[:PAGE_SIZE]
+    )
     # A history restore after a cache miss needs the whole page.
     restore = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert "<html" in restore.content.decode()
@@ -471,12 +491,27 @@ def test_bad_query_parameters_never_fail(demo, kind):
 # --- navigation, home pages, language -------------------------------------------------
 
 
-REGISTER_NAV = {"首页", "学校", "本校", "班级", "我的班级", "教师", "学生", "我的档案", "我的孩子", "数据导入", "审计日志", "数据接口"}
+REGISTER_NAV = {
+    "首页",
+    "学校",
+    "本校",
+    "班级",
+    "我的班级",
+    "教师",
+    "学生",
+    "我的档案",
+    "我的孩子",
+    "数据导入",
+    "审计日志",
+    "数据接口",
+}
 
 
 def nav_labels(response: Any) -> list[str]:
     """The register's entries of the navigation (other apps add their own)."""
-    return [str(item["label"]) for item in response.context["nav_items"] if str(item["label"]) in REGISTER_NAV]
+    return [
+        str(item["label"]) for item in response.context["nav_items"] if str(item["label"]) in REGISTER_NAV
+    ]
 
 
 def test_navigation_fits_the_role(demo):
@@ -513,7 +548,9 @@ def test_home_pages_show_each_role_its_own_records(demo):
     assert home.context["summary"]["counts"] == {
         "schools": 1,
         "classes": SchoolClass.objects.filter(school=demo.school_a).count(),
-        "teachers": Teacher.objects.filter(school=demo.school_a).exclude(status__in=["retired", "left"]).count(),
+        "teachers": Teacher.objects.filter(school=demo.school_a)
+        .exclude(status__in=["retired", "left"])
+        .count(),
         "students": Student.objects.filter(school=demo.school_a, status="enrolled").count(),
     }
     assert [s.pk for s in home.context["summary"]["admin_schools"]] == [demo.school_a.pk]
@@ -547,3 +584,17 @@ def test_pages_carry_a_content_security_policy_and_no_inline_script(demo):
     body = response.content.decode()
     assert body.count("<script") == body.count("<script src=")
     assert " style=" not in body and "<style" not in body and " onclick=" not in body
+
+
+def test_a_menu_value_the_menu_no_longer_offers_is_dropped(demo):
+    client = demo.client("district_admin")
+    b_class = SchoolClass.objects.filter(school=demo.school_b).first()
+    # A class of school B chosen before the school menu moved to school A.
+    response = client.get(reverse("core:student_list") + f"?school={demo.school_a.pk}&class={b_class.pk}")
+    assert response.context["params"] == {"school": str(demo.school_a.pk)}
+    assert set(page_pks(response)) == set(
+        Student.objects.filter(school=demo.school_a).values_list("pk", flat=True)
+    )
+    # Without a school the district's class menu is not offered, and the class still filters.
+    response = client.get(reverse("core:student_list") + f"?class={b_class.pk}")
+    assert set(page_pks(response)) == set(b_class.students.values_list("pk", flat=True))

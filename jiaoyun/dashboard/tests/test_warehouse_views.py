@@ -103,7 +103,11 @@ def test_workload(con, inputs) -> None:
     # School 1: 8 + 8 + 10 periods over three teachers. School 2: t5 10 (not above 9 x 1.2),
     # t7 4, t6 and t14 none. School 3: t9 25 periods, above 10 x 1.2. Retired t4's stale
     # assignment does not count.
-    assert rows(con, inputs, "teacher_workload") == [(1, 3, 8.67, 0, 0), (2, 4, 3.5, 0, 2), (3, 4, 6.25, 1, 3)]
+    assert rows(con, inputs, "teacher_workload") == [
+        (1, 3, 8.67, 0, 0),
+        (2, 4, 3.5, 0, 2),
+        (3, 4, 6.25, 1, 3),
+    ]
 
 
 def test_staffing_standard(con, inputs) -> None:
@@ -147,7 +151,10 @@ def test_hiring_plan(con, inputs) -> None:
     # School 1 chinese: 1.6 FTE needed, 2 teachers of whom t1 retires: 0.6 short, less the
     # 0.3 tolerance, rounded up: 1 hire. School 3 preschool: 2.5 - (3 - 2) = 1.5: 2 hires.
     # School 2 biology is 0.22 short, inside the tolerance; math 1.11 - (2 - 1) = 0.11.
-    assert rows(con, inputs, "hiring_plan") == [(1, "chinese", 1.6, 2, 1, 0.6, 1), (3, "preschool", 2.5, 3, 2, 1.5, 2)]
+    assert rows(con, inputs, "hiring_plan") == [
+        (1, "chinese", 1.6, 2, 1, 0.6, 1),
+        (3, "preschool", 2.5, 3, 2, 1.5, 2),
+    ]
     assert rows(con, inputs, "hiring_plan_by_subject") == [("preschool", 1, 1.5, 2), ("chinese", 1, 0.6, 1)]
 
 
@@ -210,7 +217,9 @@ def test_rotation(con, inputs) -> None:
 
 def test_rotation_limit_is_configurable(con) -> None:
     tables = {name: ibis.memtable(t) for name, t in handmade.tables().items()}
-    stricter = Inputs(tables=tables, as_of=handmade.AS_OF, policy=handmade.POLICY.with_overrides({"rotation_years": 9}))
+    stricter = Inputs(
+        tables=tables, as_of=handmade.AS_OF, policy=handmade.POLICY.with_overrides({"rotation_years": 9})
+    )
     assert rows(con, stricter, "rotation_candidates", ["teacher_id"]) == [(12,)]
 
 

@@ -15,6 +15,12 @@ from django.db import connection, connections
 from jiaoyun.electives.services import SelectionError
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    """Uploaded photos go to a scratch folder, not the developer's media folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def concurrent_db(demo: Any, tmp_path: Path) -> Iterator[None]:
     """Make the database reachable from other threads.

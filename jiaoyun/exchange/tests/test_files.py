@@ -10,7 +10,15 @@ import pytest
 from jiaoyun.core.models import Student
 from jiaoyun.exchange.models import ImportJob
 from jiaoyun.exchange.reader import detect_encoding, read_table
-from jiaoyun.exchange.tests.conftest import STUDENT_HEADERS, csv_bytes, new_id, rows_of, run_import, student, xlsx
+from jiaoyun.exchange.tests.helpers import (
+    STUDENT_HEADERS,
+    csv_bytes,
+    new_id,
+    rows_of,
+    run_import,
+    student,
+    xlsx,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,13 +43,18 @@ def test_csv_problems_point_at_the_rows_of_the_file(demo):
     records = [student(a, seq=1), student(a, seq=2, 性别="男的")]
     job = run_import(demo.user("school_admin"), csv_bytes(STUDENT_HEADERS, rows_of(records), encoding="gbk"),
                      school=a, name="名单.csv")  # fmt: skip
-    assert [(i["row"], i["column"], i["code"], i["value"]) for i in job.issues] == [(3, "性别", "bad_choice", "男的")]
+    assert [(i["row"], i["column"], i["code"], i["value"]) for i in job.issues] == [
+        (3, "性别", "bad_choice", "男的")
+    ]
 
 
 def test_tab_separated_utf16_and_semicolons():
     text = "全国学籍号\t姓名\r\nG1\t王一\r\n"
     table = read_table(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
-    assert (table.encoding, list(table.rows)) == ("utf-16", [(1, ["全国学籍号", "姓名"]), (2, ["G1", "王一"])])
+    assert (table.encoding, list(table.rows)) == (
+        "utf-16",
+        [(1, ["全国学籍号", "姓名"]), (2, ["G1", "王一"])],
+    )
     table = read_table("全国学籍号;姓名\nG1;王一\n".encode())
     assert list(table.rows) == [(1, ["全国学籍号", "姓名"]), (2, ["G1", "王一"])]
 

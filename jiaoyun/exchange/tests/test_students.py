@@ -14,7 +14,7 @@ from jiaoyun.core.models import ClassEnrolment, Guardian, Student, StudentGuardi
 from jiaoyun.exchange.formats import STUDENT_COLUMNS
 from jiaoyun.exchange.messages import describe
 from jiaoyun.exchange.models import ImportJob
-from jiaoyun.exchange.tests.conftest import (
+from jiaoyun.exchange.tests.helpers import (
     REGION,
     STUDENT_HEADERS,
     grade_class,
@@ -139,8 +139,13 @@ def test_every_problem_is_reported_at_its_row_and_column(demo):
 
 def test_problems_read_in_chinese_by_default_and_in_english_on_request():
     with translation.override("zh-hans"):
-        assert describe("id_check_digit") == "身份证号最后一位与校验码不符（GB 11643），请检查是否有数字录错。"
-        assert describe("id_gender_mismatch", {"expected_gender": "male"}) == "性别与身份证号不符，身份证号显示为 男。"
+        assert (
+            describe("id_check_digit") == "身份证号最后一位与校验码不符（GB 11643），请检查是否有数字录错。"
+        )
+        assert (
+            describe("id_gender_mismatch", {"expected_gender": "male"})
+            == "性别与身份证号不符，身份证号显示为 男。"
+        )
         assert describe("duplicate_in_file", {"other_row": 2}) == "本文件第 2 行也有相同的值。"
     with translation.override("en"):
         assert describe("id_check_digit") == (
@@ -214,7 +219,9 @@ def test_a_class_move_is_recorded_in_the_class_history(demo):
     assert (moving.school_class, moving.household) == (grade_class(a, 7, 2), "outside")
     today = timezone.localdate()
     history = list(
-        ClassEnrolment.objects.filter(student=moving).order_by("pk").values_list("school_class", "end", "reason")
+        ClassEnrolment.objects.filter(student=moving)
+        .order_by("pk")
+        .values_list("school_class", "end", "reason")
     )
     assert history[-2:] == [(grade_class(a, 7, 1).pk, today, "入学"), (grade_class(a, 7, 2).pk, None, "调班")]
 
@@ -251,9 +258,20 @@ def test_a_phone_number_of_another_familys_guardian_is_refused(demo):
 
 def test_header_synonyms_title_rows_and_missing_gender_and_birth_taken_from_the_id(demo):
     a = demo.school_a
-    headers = ["*学籍号", "学生姓名", "所在年级", "班级名称", "身份证件号码", "家长姓名", "家长手机号", "备注"]
+    headers = [
+        "*学籍号",
+        "学生姓名",
+        "所在年级",
+        "班级名称",
+        "身份证件号码",
+        "家长姓名",
+        "家长手机号",
+        "备注",
+    ]
     row = [f"G{new_id(1)}", "赵一", "初一", "七年级(2)班", new_id(1), "赵二", "13911112222", "转入"]
-    job = run_import(demo.user("school_admin"), xlsx(headers, [row], title_rows=["越秀区文德中学学生名单"]), school=a)
+    job = run_import(
+        demo.user("school_admin"), xlsx(headers, [row], title_rows=["越秀区文德中学学生名单"]), school=a
+    )
     assert (job.status, job.ignored_columns) == (ImportJob.Status.DONE, ["备注"])
     created = Student.objects.get(student_no=f"G{new_id(1)}")
     assert (created.gender, created.birth_date, created.school_class) == ("male", dt.date(2012, 9, 1),
@@ -263,7 +281,9 @@ def test_header_synonyms_title_rows_and_missing_gender_and_birth_taken_from_the_
 
 def test_file_level_problems(demo):
     admin = demo.user("district_admin")
-    missing = run_import(admin, xlsx(["学校代码", "姓名", "年级", "班级"], [["1440100004", "某", "七年级", "1"]]))
+    missing = run_import(
+        admin, xlsx(["学校代码", "姓名", "年级", "班级"], [["1440100004", "某", "七年级", "1"]])
+    )
     assert problems(missing) == [(1, "全国学籍号", "missing_column")]
     twice = run_import(admin, xlsx(STUDENT_HEADERS + ["学籍号"], [["x"] * 15]))
     assert problems(twice) == [(1, "学籍号", "duplicate_column")]

@@ -10,7 +10,7 @@ from django.utils import timezone
 from jiaoyun.core.identity import make_id_number
 from jiaoyun.core.models import Campus, Grade, SchoolClass, Teacher, TeacherPosting
 from jiaoyun.exchange.models import ImportJob
-from jiaoyun.exchange.tests.conftest import problems, register_snapshot, run_import, xlsx
+from jiaoyun.exchange.tests.helpers import problems, register_snapshot, run_import, xlsx
 from jiaoyun.exchange.workbooks import rows_workbook, teacher_rows
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,9 @@ def test_a_teacher_moved_by_the_district_gets_a_new_posting(demo):
     assert job.counts == {"created": 0, "updated": 1, "unchanged": 0, "school_changes": 1}
     moving.refresh_from_db()
     assert moving.school == b
-    open_postings = list(TeacherPosting.objects.filter(teacher=moving, end=None).values_list("school", "reason"))
+    open_postings = list(
+        TeacherPosting.objects.filter(teacher=moving, end=None).values_list("school", "reason")
+    )
     assert open_postings == [(b.pk, "调动")]
     assert TeacherPosting.objects.filter(teacher=moving, school=a, end=timezone.localdate()).exists()
 

@@ -44,7 +44,9 @@ def test_bad_dates(raw, code):
 
 
 def test_years():
-    assert [parse_year(v) for v in ("2023", "2023年", "2023级", 2023.0, "2023-09-01", dt.date(2023, 9, 1))] == [2023] * 6
+    assert [
+        parse_year(v) for v in ("2023", "2023年", "2023级", 2023.0, "2023-09-01", dt.date(2023, 9, 1))
+    ] == [2023] * 6
     with pytest.raises(BadValue) as caught:
         parse_year("1900")
     assert caught.value.code == "year_out_of_range"
@@ -69,7 +71,14 @@ def test_bad_class_numbers(raw):
 
 
 def test_chinese_numbers():
-    assert [chinese_number(v) for v in ("一", "十", "十一", "二十", "二十三", "九十九")] == [1, 10, 11, 20, 23, 99]
+    assert [chinese_number(v) for v in ("一", "十", "十一", "二十", "二十三", "九十九")] == [
+        1,
+        10,
+        11,
+        20,
+        23,
+        99,
+    ]
     assert chinese_number("一百") is None and chinese_number("") is None
 
 

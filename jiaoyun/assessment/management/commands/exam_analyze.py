@@ -68,4 +68,6 @@ class Command(BaseCommand):
         except ExamDataError as exc:
             raise CommandError(str(exc)) from exc
         Path(opts["out"]).write_text(json.dumps(to_json_ready(result), ensure_ascii=False), encoding="utf-8")
-        self.stdout.write(f"{result.summary['students']} students, {result.summary['items']} items -> {opts['out']}")
+        self.stdout.write(
+            f"{result.summary['students']} students, {result.summary['items']} items -> {opts['out']}"
+        )

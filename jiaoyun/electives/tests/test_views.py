@@ -1,0 +1,159 @@
+"""Pages and the JSON API, and who may see what through them."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from jiaoyun.core.models import Student, Term
+from jiaoyun.electives import services
+from jiaoyun.electives.models import Catalogue, ElectivePhoto, Enrolment, SelectionRound
+from jiaoyun.electives.tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def jpeg() -> io.BytesIO:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), "blue").save(buffer, "JPEG")
+    buffer.seek(0)
+    buffer.name = "photo.jpg"
+    return buffer
+
+
+def api(client: Client, name: str, elective_id: Any) -> Any:
+    return client.post(
+        reverse(f"electives:{name}"), json.dumps({"elective": elective_id}), content_type="application/json"
+    )
+
+
+def test_student_chooses_on_the_board_and_through_the_api(demo: Any) -> None:
+    setup = factories.catalogue(demo.school_a, capacities=[1, 5], slot_of=[0, 1])
+    hot, calm = setup.electives
+    other = factories.students(demo.school_a, 1)[0]
+    services.select(student=other, elective_id=hot.pk)
+    student = Student.objects.get(user=demo.user("student"))
+    client = demo.client("student")
+
+    page = client.get(reverse("electives:board", args=[setup.catalogue.pk]))
+    assert page.status_code == 200
+    assert "Elective 1" in page.content.decode() and "Elective 2" in page.content.decode()
+
+    response = client.post(reverse("electives:act", args=[calm.pk, "select"]))
+    assert response.status_code == 302
+    assert Enrolment.objects.filter(student=student, elective=calm).count() == 1
+
+    full = api(client, "api_select", hot.pk)
+    assert (full.status_code, full.json()["error"]) == (409, "full")
+    again = api(client, "api_select", calm.pk)
+    assert (again.status_code, again.json()["error"]) == (409, "already_enrolled")
+    assert api(client, "api_withdraw", calm.pk).json() == {"ok": True, "elective": calm.pk}
+    assert api(client, "api_select", calm.pk).status_code == 200
+    assert api(client, "api_select", "x").status_code == 400
+    assert api(client, "api_select", 10**9).status_code == 404
+    assert api(Client(), "api_select", calm.pk).status_code == 401
+    assert api(demo.client("teacher"), "api_select", calm.pk).json()["error"] == "not_student"
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(demo.user("student"))
+    assert api(strict, "api_select", calm.pk).status_code == 403
+
+    seats = client.get(reverse("electives:api_seats", args=[setup.catalogue.pk])).json()
+    assert seats == {
+        "electives": [{"id": hot.pk, "capacity": 1, "taken": 1}, {"id": calm.pk, "capacity": 5, "taken": 1}],
+        "mine": [calm.pk],
+    }
+
+
+def test_preference_form_saves_ranked_choices(demo: Any) -> None:
+    setup = factories.catalogue(
+        demo.school_a, capacities=[3, 3, 3], round_kind=SelectionRound.Kind.PREFERENCE
+    )
+    a, b, c = setup.electives
+    client = demo.client("student")
+    client.post(reverse("electives:preferences", args=[setup.catalogue.pk]), {"choice": [c.pk, "", a.pk]})
+    student = Student.objects.get(user=demo.user("student"))
+    assert list(student.elective_preferences.order_by("rank").values_list("elective_id", "rank")) == [
+        (c.pk, 1),
+        (a.pk, 2),
+    ]
+    page = client.get(reverse("electives:board", args=[setup.catalogue.pk])).content.decode()
+    assert f'<option value="{c.pk}" selected>' in page
+
+
+def test_the_office_builds_and_publishes_a_catalogue(demo: Any) -> None:
+    client = demo.client("school_admin")
+    term = Term.objects.order_by("-school_year", "-semester").first()
+    assert term is not None
+    response = client.post(
+        reverse("electives:catalogue_new", args=[demo.school_a.pk]),
+        {"term": term.pk, "title": "Spring electives", "max_per_student": 2},
+    )
+    catalogue = Catalogue.objects.get(school=demo.school_a)
+    assert response.url == reverse("electives:manage", args=[catalogue.pk])
+    manage = reverse("electives:manage", args=[catalogue.pk])
+    client.post(manage, {"action": "slot", "weekday": 3, "start": "15:30", "end": "17:00"})
+    slot = catalogue.slots.get()
+    teacher = demo.school_a.teachers.order_by("pk").first()
+    client.post(
+        reverse("electives:elective_new", args=[catalogue.pk]),
+        {"title": "Cantonese opera", "category": "local_culture", "teacher": teacher.pk, "room": "Hall",
+         "slot": slot.pk, "capacity": 20, "grade_levels": [7, 8], "description": "Sing", "photo": jpeg()},
+    )  # fmt: skip
+    elective = catalogue.electives.get()
+    assert (elective.capacity, elective.grade_levels, elective.photos.count()) == (20, [7, 8], 1)
+    assert demo.client("student").get(reverse("electives:board", args=[catalogue.pk])).status_code == 404
+    client.post(manage, {"action": "publish"})
+    client.post(manage, {"action": "round", "kind": "preference", "opens_at": "2030-03-01T08:00",
+                         "closes_at": "2030-03-03T20:00", "max_choices": 4})  # fmt: skip
+    catalogue.refresh_from_db()
+    assert catalogue.is_published
+    assert catalogue.rounds.get().max_choices == 4
+    assert demo.client("student").get(reverse("electives:board", args=[catalogue.pk])).status_code == 200
+
+    photo = ElectivePhoto.objects.get()
+    served = demo.client("student").get(reverse("electives:photo", args=["elective", photo.pk]))
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content)[:2] == b"\xff\xd8"  # a JPEG
+
+
+def test_school_b_sees_nothing_of_school_a(demo: Any) -> None:
+    setup = factories.catalogue(demo.school_a, capacities=[3])
+    elective = setup.electives[0]
+    photo = services.add_photo(elective=elective, upload=_upload())
+    pages = [
+        reverse("electives:board", args=[setup.catalogue.pk]),
+        reverse("electives:elective", args=[elective.pk]),
+        reverse("electives:roster", args=[elective.pk]),
+        reverse("electives:manage", args=[setup.catalogue.pk]),
+        reverse("electives:report", args=[demo.school_a.pk]),
+        reverse("electives:photo", args=["elective", photo.pk]),
+        reverse("electives:api_seats", args=[setup.catalogue.pk]),
+    ]
+    for name in ("student_b", "teacher_b", "school_admin_b", "parent_b"):
+        client = demo.client(name)
+        assert [client.get(url).status_code for url in pages] == [404] * len(pages), name
+    index = demo.client("student_b").get(reverse("electives:index")).content.decode()
+    assert setup.catalogue.title not in index
+    assert api(demo.client("student_b"), "api_select", elective.pk).status_code == 404
+    # Within school A: students see the board, not the roster, the office or the report.
+    student = demo.client("student")
+    assert [student.get(url).status_code for url in pages] == [200, 200, 404, 404, 404, 200, 200]
+    admin = demo.client("school_admin")
+    assert [admin.get(url).status_code for url in pages] == [200] * len(pages)
+
+
+def _upload() -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("p.jpg", jpeg().getvalue())
+
+
+def test_navigation_and_index(demo: Any) -> None:
+    page = demo.client("student").get(reverse("electives:index")).content.decode()
+    assert f'href="{reverse("electives:index")}"' in page
