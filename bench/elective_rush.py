@@ -103,6 +103,7 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
     from django.utils import timezone
 
     from jiaoyun.core.models import District, Grade, School, SchoolClass, Student, Teacher, Term
@@ -145,14 +146,22 @@ def seed(args: argparse.Namespace) -> dict[str, Any]:
         ],
         batch_size=1000,
     )
-    sessions = []
+    store = SessionStore()
+    expires = timezone.now() + dt.timedelta(days=1)
+    rows = []
     for user in users:
-        store = SessionStore()
-        store["_auth_user_id"] = str(user.pk)
-        store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-        store["_auth_user_hash"] = user.get_session_auth_hash()
-        store.create()
-        sessions.append(store.session_key)
+        data = {
+            "_auth_user_id": str(user.pk),
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": user.get_session_auth_hash(),
+        }
+        rows.append(
+            Session(
+                session_key=store._get_new_session_key(), session_data=store.encode(data), expire_date=expires
+            )
+        )
+    Session.objects.bulk_create(rows, batch_size=1000)
+    sessions = [row.session_key for row in rows]
 
     catalogue = services.create_catalogue(
         school=school, term=term, title="Bench electives", max_per_student=3
@@ -390,11 +399,13 @@ def time_lottery(plan: dict[str, Any], choices: int = 5) -> dict[str, Any]:
 # --- Orchestration ---------------------------------------------------------------------------------
 
 
-def wait_until_up(base: str, seconds: float = 60.0) -> None:
+def wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 180.0) -> None:
     import httpx
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with status {server.returncode}")
         try:
             if httpx.get(f"{base}/accounts/login/", timeout=2.0).status_code == 200:
                 return
@@ -451,7 +462,7 @@ def main() -> int:
     )
     server = subprocess.Popen(server_cmd, cwd=ROOT, env=env, start_new_session=True)
     try:
-        wait_until_up(base)
+        wait_until_up(base, server)
         with tempfile.TemporaryDirectory() as tmp:
             plan_path, spec_path, out_path = (
                 Path(tmp, "plan.json"),

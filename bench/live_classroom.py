@@ -51,6 +51,8 @@ def scratch_env(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
         # pool also refuses a 101st concurrent command instead of waiting, which a burst
         # of handshakes (group_add) reaches.
         redis_url += "?socket_timeout=30&max_connections=2000"
+    if not args.redis:
+        redis_url = ""
     env.update(
         JIAOYUN_VAR_DIR=str(workdir),
         JIAOYUN_REDIS_URL=redis_url,
@@ -346,7 +348,7 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="empty: in-memory layer, one worker")
     args = parser.parse_args()
     sizes = [int(s) for s in args.classrooms.split(",")]
 

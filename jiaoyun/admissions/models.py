@@ -187,13 +187,17 @@ class PrivateDocumentStorage(FileSystemStorage):
 
     @cached_property
     def base_location(self) -> Any:
-        return self._value_or_setting(self._location, settings.VAR_DIR / "private" / "admissions")
+        return self._value_or_setting(
+            getattr(self, "_location", None), settings.VAR_DIR / "private" / "admissions"
+        )
 
 
 def _document_path(instance: ApplicationDocument, filename: str) -> str:
     # The parent's file name is kept in `original_name` only: it may carry a child's name.
     extension = filename.rsplit(".", 1)[-1].lower()
-    return f"{instance.application.window.round_id}/{instance.application.number}/{uuid.uuid4().hex}.{extension}"
+    return (
+        f"{instance.application.window.round_id}/{instance.application.number}/{uuid.uuid4().hex}.{extension}"
+    )
 
 
 class ApplicationDocument(models.Model):

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from jiaoyun.admissions.models import (
     Application,
+    ApplicationDocument,
     Entry,
+    Mechanism,
     Outcome,
     PlacementRound,
     RegistrationWindow,
@@ -28,7 +32,102 @@ from jiaoyun.analytics.placement import (
     seed_commitment,
 )
 from jiaoyun.analytics.placement.files import applicants_csv, schools_csv
+from jiaoyun.analytics.placement.instance import FORBIDDEN_IN_NAMES
+from jiaoyun.core.identity import birth_date_of, id_number_problem, normalize_id_number
 from jiaoyun.core.models import Guardian, Student
+from jiaoyun.core.models import School as RegisterSchool
+
+# What a parent may upload: scans and photos of paper documents. The content is sniffed, not
+# only the file name, because a renamed executable must not reach a reviewer's computer.
+DOCUMENT_SIGNATURES = {
+    "pdf": (b"%PDF-", "application/pdf"),
+    "jpg": (b"\xff\xd8\xff", "image/jpeg"),
+    "jpeg": (b"\xff\xd8\xff", "image/jpeg"),
+    "png": (b"\x89PNG\r\n\x1a\n", "image/png"),
+}
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+MAX_DOCUMENTS = 10
+
+
+def document_problem(upload: UploadedFile) -> str | None:
+    """Why an uploaded document is refused (a sentence for the parent), or None."""
+    name = upload.name or ""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in DOCUMENT_SIGNATURES:
+        return _("%(name)s: only PDF, JPG and PNG files are accepted.") % {"name": name}
+    if (upload.size or 0) > MAX_DOCUMENT_BYTES:
+        return _("%(name)s: a file may be at most 5 MB.") % {"name": name}
+    if not upload.size:
+        return _("%(name)s: the file is empty.") % {"name": name}
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    signature, _type = DOCUMENT_SIGNATURES[extension]
+    if not head.startswith(signature):
+        return _("%(name)s: the content is not a %(kind)s file.") % {"name": name, "kind": extension.upper()}
+    return None
+
+
+def _store_documents(application: Application, files: Sequence[UploadedFile]) -> None:
+    problems = [p for p in (document_problem(f) for f in files) if p]
+    if problems:
+        raise ValidationError(problems)
+    if application.uploads.count() + len(files) > MAX_DOCUMENTS:
+        raise ValidationError(_("An application holds at most %(n)d documents.") % {"n": MAX_DOCUMENTS})
+    for upload in files:
+        extension = (upload.name or "").rsplit(".", 1)[-1].lower()
+        ApplicationDocument.objects.create(
+            application=application,
+            file=upload,
+            original_name=(upload.name or "")[:200],
+            content_type=DOCUMENT_SIGNATURES[extension][1],
+            size=upload.size or 0,
+        )
+
+
+def _clean_name(value: str, what: str) -> str:
+    value = value.strip()
+    if not value or any(c in value for c in FORBIDDEN_IN_NAMES):
+        raise ValidationError(
+            _("%(what)s must not be empty nor contain ; : or line breaks.") % {"what": what}
+        )
+    return value
+
+
+@transaction.atomic
+def create_round(*, name: str, kind: str, school_year: int, mechanism: str) -> PlacementRound:
+    """A kindergarten round always runs the tier draw; a middle-school round runs the mechanism
+    the district chose for it."""
+    if kind not in PlacementRound.Kind.values:
+        raise ValidationError(_("Unknown kind of round."))
+    if kind == PlacementRound.Kind.KINDERGARTEN:
+        mechanism = Mechanism.KINDERGARTEN
+    elif mechanism not in (Mechanism.BOSTON, Mechanism.DEFERRED_ACCEPTANCE):
+        raise ValidationError(_("Choose immediate or deferred acceptance for a middle-school round."))
+    if not name.strip():
+        raise ValidationError(_("Give the round a name."))
+    return PlacementRound.objects.create(
+        name=name.strip(), kind=kind, school_year=school_year, mechanism=mechanism
+    )
+
+
+@transaction.atomic
+def add_round_school(
+    *, round: PlacementRound, school: RegisterSchool, zone: str, capacity: int, categories: list[str]
+) -> RoundSchool:
+    if round.kind != PlacementRound.Kind.MIDDLE or not _round_is_open(round.pk):
+        raise ValidationError(_("Schools can only be added to an open middle-school round."))
+    if 7 not in RegisterSchool.LEVELS.get(school.kind, range(0)):
+        raise ValidationError(_("%(school)s has no grade 7.") % {"school": school.name})
+    zone = _clean_name(zone, _("The zone"))
+    categories = [_clean_name(c, _("A priority category")) for c in categories]
+    if len(set(categories)) != len(categories):
+        raise ValidationError(_("List each priority category once."))
+    if RoundSchool.objects.filter(round=round, school=school).exists():
+        raise ValidationError(_("%(school)s is already in this round.") % {"school": school.name})
+    return RoundSchool.objects.create(
+        round=round, school=school, zone=zone, capacity=capacity, categories=categories
+    )
 
 
 def _round_is_open(round_id: int) -> bool:
@@ -36,6 +135,7 @@ def _round_is_open(round_id: int) -> bool:
     return PlacementRound.objects.filter(pk=round_id, status=PlacementRound.Status.OPEN).exists()
 
 
+@transaction.atomic
 def open_window(
     *,
     round: PlacementRound,
@@ -46,22 +146,37 @@ def open_window(
     opens_on: dt.date,
     closes_on: dt.date,
     waitlist_size: int | None = None,
+    tier_documents: dict[str, str] | None = None,
 ) -> RegistrationWindow:
     unknown = [t for t in tiers if t not in Tier.values]
     if unknown or len(set(tiers)) != len(tiers):
         raise ValidationError(_("Priority tiers must be distinct known tiers."))
-    if round.kind != PlacementRound.Kind.KINDERGARTEN or round.status != PlacementRound.Status.OPEN:
+    if round.kind != PlacementRound.Kind.KINDERGARTEN or not _round_is_open(round.pk):
         raise ValidationError(_("Windows can only be opened in an open kindergarten round."))
-    return RegistrationWindow.objects.create(
-        round=round,
-        kindergarten=kindergarten,
-        zone=zone,
-        seats=seats,
-        tiers=tiers,
-        waitlist_size=waitlist_size,
-        opens_on=opens_on,
-        closes_on=closes_on,
-    )
+    if kindergarten.kind != RegisterSchool.Kind.KINDERGARTEN:
+        raise ValidationError(_("%(school)s is not a kindergarten.") % {"school": kindergarten.name})
+    if closes_on < opens_on:
+        raise ValidationError(_("A window cannot close before it opens."))
+    if zone:
+        zone = _clean_name(zone, _("The zone"))
+    documents = {t: text.strip() for t, text in (tier_documents or {}).items() if t in tiers and text.strip()}
+    try:
+        with transaction.atomic():
+            return RegistrationWindow.objects.create(
+                round=round,
+                kindergarten=kindergarten,
+                zone=zone,
+                seats=seats,
+                tiers=tiers,
+                tier_documents=documents,
+                waitlist_size=waitlist_size,
+                opens_on=opens_on,
+                closes_on=closes_on,
+            )
+    except IntegrityError as exc:
+        raise ValidationError(
+            _("%(school)s already has a window for this zone in this round.") % {"school": kindergarten.name}
+        ) from exc
 
 
 @transaction.atomic
@@ -74,28 +189,69 @@ def submit_application(
     child_id_number: str,
     claimed_tier: str = "",
     documents: str = "",
+    household: str = "",
+    files: Sequence[UploadedFile] = (),
     today: dt.date | None = None,
 ) -> Application:
     today = today or timezone.localdate()
-    if not window.opens_on <= today <= window.closes_on:
+    if not _round_is_open(window.round_id) or not window.opens_on <= today <= window.closes_on:
         raise ValidationError(_("This registration window is not open."))
+    child_id_number = normalize_id_number(child_id_number)
+    if id_number_problem(child_id_number):
+        raise ValidationError(_("The ID number is not a valid resident ID number (GB 11643)."))
+    if birth_date_of(child_id_number) != child_birth_date:
+        raise ValidationError(_("The birth date does not match the ID number."))
+    if not child_name.strip():
+        raise ValidationError(_("Give the child's name."))
+    if household and household not in Student.Household.values:
+        raise ValidationError(_("Unknown household registration."))
     if claimed_tier and claimed_tier not in window.tiers:
         raise ValidationError(_("This kindergarten does not use the tier you claimed."))
-    if Application.objects.filter(window=window, child_id_number=child_id_number).exists():
-        raise ValidationError(_("This child already has an application here."))
+    if claimed_tier and window.tier_documents.get(claimed_tier) and not files:
+        raise ValidationError(
+            _("Upload the documents this tier needs: %(documents)s")
+            % {"documents": window.tier_documents[claimed_tier]}
+        )
+    # A child is in one draw per round: two kindergartens would mean two seats or none.
+    if Application.objects.filter(window__round_id=window.round_id, child_id_number=child_id_number).exists():
+        raise ValidationError(_("This child already has an application in this round."))
     # Locking the window row serialises concurrent submissions, so numbers never collide.
     RegistrationWindow.objects.select_for_update().get(pk=window.pk)
     sequence = Application.objects.filter(window__round=window.round).count() + 1
-    return Application.objects.create(
+    application = Application.objects.create(
         window=window,
         number=f"K{window.round_id}-{sequence:06d}",
         guardian=guardian,
-        child_name=child_name,
+        child_name=child_name.strip(),
         child_birth_date=child_birth_date,
         child_id_number=child_id_number,
+        household=household,
         claimed_tier=claimed_tier,
         documents=documents,
     )
+    _store_documents(application, files)
+    return application
+
+
+@transaction.atomic
+def add_documents(
+    *, application: Application, guardian: Guardian, files: Sequence[UploadedFile], note: str = ""
+) -> Application:
+    """The parent answers a request for more documents; the application goes back to the queue."""
+    if application.guardian_id != guardian.pk:
+        raise ValidationError(_("This is not your application."))
+    if not _round_is_open(application.window.round_id):
+        raise ValidationError(_("Applications are closed."))
+    if application.status != Application.Status.MORE_INFO:
+        raise ValidationError(_("The kindergarten has not asked for more documents."))
+    if not files:
+        raise ValidationError(_("Choose at least one file."))
+    _store_documents(application, files)
+    if note.strip():
+        application.documents = (application.documents + "\n" + note.strip()).strip()
+    application.status = Application.Status.SUBMITTED
+    application.save(update_fields=["documents", "status"])
+    return application
 
 
 @transaction.atomic
@@ -132,8 +288,13 @@ def publish_commitment(*, round: PlacementRound, commitment: str) -> PlacementRo
         raise ValidationError(_("The draw has already taken place."))
     if len(commitment) != 64 or any(c not in "0123456789abcdef" for c in commitment):
         raise ValidationError(_("A commitment is 64 hexadecimal digits."))
+    current = PlacementRound.objects.select_for_update().get(pk=round.pk)
+    # A commitment that could be swapped after people saw it would commit to nothing.
+    if current.seed_commitment and current.seed_commitment != commitment:
+        raise ValidationError(_("The commitment has been published and cannot be changed."))
     round.seed_commitment = commitment
-    round.save(update_fields=["seed_commitment"])
+    round.commitment_published_at = current.commitment_published_at or timezone.now()
+    round.save(update_fields=["seed_commitment", "commitment_published_at"])
     return round
 
 
@@ -141,6 +302,8 @@ def publish_commitment(*, round: PlacementRound, commitment: str) -> PlacementRo
 def register_graduates(*, round: PlacementRound, students: list[Student]) -> list[Entry]:
     """Bring graduating primary students from the register into a middle-school round; their
     zone is their primary school's zone."""
+    if round.kind != PlacementRound.Kind.MIDDLE or not _round_is_open(round.pk):
+        raise ValidationError(_("Students can only be added to an open middle-school round."))
     existing = set(Entry.objects.filter(round=round).values_list("student_id", flat=True))
     start = Entry.objects.filter(round=round).count()
     entries = []
@@ -210,11 +373,44 @@ def _middle_input(round: PlacementRound) -> tuple[list[School], list[Applicant]]
     return schools, applicants
 
 
+def _instance(round: PlacementRound) -> Any:
+    if round.kind == PlacementRound.Kind.KINDERGARTEN:
+        schools, applicants = _kindergarten_input(round)
+    else:
+        schools, applicants = _middle_input(round)
+    try:
+        return make_instance(schools, applicants)
+    except InvalidInput as exc:
+        raise ValidationError(exc.errors) from exc
+
+
 @transaction.atomic
-def draw_round(*, round: PlacementRound, seed: str, by: Any, public_randomness: str = "") -> PlacementRound:
-    """Freeze the input, check the revealed seed against the commitment, run, and record it all."""
+def freeze_round(*, round: PlacementRound) -> PlacementRound:
+    """Close applications, reviews and preferences, and record the input the draw will read:
+    the bureau publishes these files and their hash before the seed is revealed."""
     round = PlacementRound.objects.select_for_update().get(pk=round.pk)
     if round.status != PlacementRound.Status.OPEN:
+        raise ValidationError(_("The round is already closed."))
+    if not round.seed_commitment:
+        raise ValidationError(_("Publish the seed commitment before applications close."))
+    instance = _instance(round)
+    round.status = PlacementRound.Status.FROZEN
+    round.input_hash = instance.input_hash()
+    round.input_schools_csv = schools_csv(instance.schools)
+    round.input_applicants_csv = applicants_csv(instance.applicants)
+    round.frozen_at = timezone.now()
+    round.save(
+        update_fields=["status", "input_hash", "input_schools_csv", "input_applicants_csv", "frozen_at"]
+    )
+    return round
+
+
+@transaction.atomic
+def draw_round(*, round: PlacementRound, seed: str, by: Any, public_randomness: str = "") -> PlacementRound:
+    """Check the revealed seed against the commitment, run on the frozen input (freezing it now
+    if the bureau skipped that step), and record it all."""
+    round = PlacementRound.objects.select_for_update().get(pk=round.pk)
+    if round.status == PlacementRound.Status.DRAWN:
         raise ValidationError(_("The draw has already taken place."))
     if not round.seed_commitment:
         raise ValidationError(_("Publish the seed commitment before the draw."))
@@ -224,12 +420,12 @@ def draw_round(*, round: PlacementRound, seed: str, by: Any, public_randomness: 
         raise ValidationError(str(exc)) from exc
     if commitment != round.seed_commitment:
         raise ValidationError(_("The seed does not match the published commitment."))
-    if round.kind == PlacementRound.Kind.KINDERGARTEN:
-        schools, applicants = _kindergarten_input(round)
-    else:
-        schools, applicants = _middle_input(round)
+    instance = _instance(round)
+    # Every write checks that the round is open, so this can only fail if the database was
+    # changed behind the application's back: then the published hash no longer names the input.
+    if round.status == PlacementRound.Status.FROZEN and instance.input_hash() != round.input_hash:
+        raise ValidationError(_("The input changed after it was frozen; the draw is refused."))
     try:
-        instance = make_instance(schools, applicants)
         result = run_placement(
             instance, mechanism=round.mechanism, seed=seed, public_randomness=public_randomness
         )

@@ -51,6 +51,24 @@ class Exam(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class AnalysisStatus(models.TextChoices):
+        NONE = "none", _("Not analysed")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Analysed")
+        FAILED = "failed", _("Failed")
+
+    # The materialised analysis in the lake is the folder of `analysis_version`; readers
+    # follow this pointer, so a run that fails half-way leaves the previous results in use.
+    analysis_status = models.CharField(
+        _("analysis status"), max_length=8, choices=AnalysisStatus.choices, default=AnalysisStatus.NONE
+    )
+    analysed_at = models.DateTimeField(_("analysed at"), null=True, blank=True)
+    analysis_version = models.PositiveIntegerField(_("analysis version"), default=0)
+    # The papers' score hashes the analysis was computed from: stale when they differ.
+    analysis_inputs = models.CharField(max_length=64, blank=True)
+    analysis_error = models.TextField(blank=True)
+
     objects = ExamQuerySet.as_manager()
 
     class Meta:
@@ -121,3 +139,44 @@ class Item(models.Model):
     @property
     def knowledge_point_list(self) -> list[str]:
         return [k.strip() for k in self.knowledge_points.replace("；", ";").split(";") if k.strip()]
+
+
+class FollowUpPlan(models.Model):
+    """一生一案: what a teacher plans for one borderline student after one exam, and
+    whether the student crossed the line in the exams that followed."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("In progress")
+        ACHIEVED = "achieved", _("Achieved")
+        CLOSED = "closed", _("Closed")
+
+    student = models.ForeignKey(
+        "core.Student", on_delete=models.CASCADE, related_name="follow_up_plans", verbose_name=_("student")
+    )
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="follow_up_plans", verbose_name=_("exam"))
+    teacher = models.ForeignKey(
+        "core.Teacher", on_delete=models.PROTECT, related_name="follow_up_plans", verbose_name=_("teacher")
+    )
+    subject = models.ForeignKey(
+        Subject, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("subject")
+    )
+    plan = models.TextField(_("plan"))
+    target = models.DecimalField(
+        _("target total"),
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text=_("The total score to reach; empty: the exam's borderline line"),
+    )
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("follow-up plan")
+        verbose_name_plural = _("follow-up plans")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.exam}"

@@ -231,7 +231,7 @@ STUDENTS = ListSpec(
 )
 
 
-def _count_of(model: type[Model], *, school_field: str = "school", **conditions: Any) -> Subquery:
+def _count_of(model: type[Model], *, school_field: str = "school", **conditions: Any) -> Coalesce:
     """A correlated COUNT per school: joining students, teachers, classes and campuses in one
     GROUP BY would multiply the rows (a school's students times its teachers)."""
     rows = (

@@ -31,7 +31,8 @@ PAGE_SIZE = 50
 
 def list_params(request: HttpRequest) -> dict[str, str]:
     """The query that selects and orders a list's rows (no paging or export switches)."""
-    return {k: v for k, v in request.GET.items() if k not in CONTROL_PARAMS and v.strip()}
+    # The last value of each parameter, as QueryDict.get() reads it.
+    return {k: str(v) for k, v in request.GET.items() if k not in CONTROL_PARAMS and str(v).strip()}
 
 
 def is_fragment_request(request: HttpRequest) -> bool:

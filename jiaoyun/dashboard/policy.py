@@ -12,9 +12,16 @@ from django.conf import settings
 from jiaoyun.analytics.warehouse.policy import Policy
 
 
+_memo: dict[str, Policy] = {}
+
+
 def current_policy() -> Policy:
-    policy = Policy().with_overrides(dict(getattr(settings, "WAREHOUSE_POLICY", {}) or {}))
+    overrides = dict(getattr(settings, "WAREHOUSE_POLICY", {}) or {})
     raw = os.environ.get("JIAOYUN_WAREHOUSE_POLICY", "").strip()
-    if raw:
-        policy = policy.with_overrides(json.loads(raw))
-    return policy
+    key = json.dumps(overrides, sort_keys=True, default=str) + "|" + raw
+    if key not in _memo:
+        policy = Policy().with_overrides(overrides)
+        if raw:
+            policy = policy.with_overrides(json.loads(raw))
+        _memo[key] = policy
+    return _memo[key]

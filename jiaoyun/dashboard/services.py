@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import ibis
 import pyarrow as pa
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -129,15 +130,19 @@ def materialise(*, day: dt.date, policy: Policy | None = None, backend: str | No
     policy = policy or current_policy()
     target = lake()
     con = connect(backend)
-    inputs = Inputs(tables=open_tables(con, target), as_of=day, policy=policy)
+    results: dict[str, pa.Table] = {}
+
+    def keep(name: str, expr: ibis.Table) -> ibis.Table:
+        results[name] = con.to_pyarrow(expr)
+        return ibis.memtable(results[name])
+
+    inputs = Inputs(tables=open_tables(con, target), as_of=day, policy=policy, keep=keep)
     key = mart_key(day, policy)
-    written = {}
     for name in VIEWS:
-        table = con.to_pyarrow(inputs.view(name))
-        target.write(table, MARTS, key, f"{name}.parquet")
-        written[name] = table.num_rows
-    target.write(pa.table({"views": list(written)}), MARTS, key, "_complete.parquet")
-    return written
+        inputs.view(name)
+        target.write(results[name], MARTS, key, f"{name}.parquet")
+    target.write(pa.table({"views": list(results)}), MARTS, key, "_complete.parquet")
+    return {name: table.num_rows for name, table in results.items()}
 
 
 class BirthsImportError(ValueError):

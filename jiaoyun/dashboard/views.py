@@ -83,8 +83,9 @@ def district_charts(viewer: Scope) -> list[dict[str, Any]]:
         retire_rows[r["within_year"]] = retire_rows.get(r["within_year"], 0) + r["teachers"]
     snapshot = selectors.latest_snapshot()
     first_year = snapshot.day.year if snapshot else 0
-    gap_next = [r for r in v("seat_gap").to_pylist() if r["year"] == min((g["year"] for g in v("seat_gap").to_pylist()),
-                                                                           default=0)]  # fmt: skip
+    gaps = v("seat_gap").to_pylist()
+    next_year = min((g["year"] for g in gaps), default=0)
+    gap_next = [r for r in gaps if r["year"] == next_year]
     gap_zone: dict[str, float] = {}
     for r in gap_next:
         gap_zone[r["zone"]] = round(gap_zone.get(r["zone"], 0) + max(r["gap"], 0), 2)

@@ -17,6 +17,7 @@ from jiaoyun.admissions.models import Application, PlacementRound, RoundSchool
 from jiaoyun.analytics.placement import seed_commitment, verify_placement
 from jiaoyun.analytics.placement.files import parse_applicants, parse_schools
 from jiaoyun.analytics.placement.instance import make_instance
+from jiaoyun.core.identity import make_id_number
 from jiaoyun.core.models import District, Guardian, School, Student
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ def kindergarten_round(district):
             guardian=guardian(i),
             child_name=f"Child {i}",
             child_birth_date=dt.date(2023, 3, i + 1),
-            child_id_number=f"44010420230301{i:04d}",
+            child_id_number=make_id_number("440104", dt.date(2023, 3, i + 1), i, male=i % 2 == 0),
             claimed_tier="household",
             documents="household register",
             today=TODAY,
@@ -177,7 +178,7 @@ def test_reviews_need_a_reason_and_draws_need_the_committed_seed(kindergarten_ro
             guardian=guardian(99),
             child_name="Late",
             child_birth_date=dt.date(2023, 1, 1),
-            child_id_number="440104202301010099",
+            child_id_number=make_id_number("440104", dt.date(2023, 1, 1), 99, male=True),
             today=dt.date(2026, 6, 1),
         )
 

@@ -26,13 +26,22 @@ def student_totals(scores: ir.Table, items: ir.Table, *, include_total: bool = T
     """One row per student and subject (plus the grand total): score and full marks."""
     it = _with_subject(items).select("item_id", "subject", "max_score")
     joined = scores.join(it, "item_id")
-    per_subject = joined.group_by(["student_id", "school_id", "class_id", "subject"]).aggregate(
-        score=joined.score.sum(), full_marks=joined.max_score.sum()
+    # Grouping by the student alone hashes one integer instead of three keys over millions of
+    # rows; the contract gives a student one school and one class, so any of their rows will do.
+    per_subject = joined.group_by(["student_id", "subject"]).aggregate(
+        school_id=joined.school_id.arbitrary(),
+        class_id=joined.class_id.arbitrary(),
+        score=joined.score.sum(),
+        full_marks=joined.max_score.sum(),
     )
+    per_subject = per_subject.select("student_id", "school_id", "class_id", "subject", "score", "full_marks")
     if not include_total:
         return per_subject
-    total = per_subject.group_by(["student_id", "school_id", "class_id"]).aggregate(
-        score=per_subject.score.sum(), full_marks=per_subject.full_marks.sum()
+    total = per_subject.group_by("student_id").aggregate(
+        school_id=per_subject.school_id.arbitrary(),
+        class_id=per_subject.class_id.arbitrary(),
+        score=per_subject.score.sum(),
+        full_marks=per_subject.full_marks.sum(),
     )
     total = total.mutate(subject=ibis.literal(TOTAL)).select(per_subject.columns)
     return per_subject.union(total)
@@ -127,20 +136,36 @@ def score_band_counts(totals: ir.Table, *, width: float) -> ir.Table:
     return out.mutate(low=out.band * width, high=(out.band + 1) * width)
 
 
+def _roll_up(fine: ir.Table, keys: list[str], sums: list[str]) -> ir.Table:
+    """Class, school and district rows from per-class sums: one pass over the long table, then
+    re-aggregation of a table the size of classes x keys (sums and counts add up; means do not)."""
+    parts = []
+    for level in UNIT_LEVELS:
+        by = keys if level == DISTRICT_UNIT else [f"{level}_id", *keys]
+        agg = fine.group_by(by).aggregate(**{c: fine[c].sum() for c in sums})
+        parts.append(
+            agg.mutate(level=ibis.literal(level), unit_id=_unit_column(agg, level)).select(
+                "level", "unit_id", *keys, *sums
+            )
+        )
+    return ibis.union(*parts)
+
+
 def item_rates_by_unit(scores: ir.Table, items: ir.Table) -> ir.Table:
     """Score rate of every item in every unit, next to the district's."""
     it = _with_subject(items).select("item_id", "subject", "max_score")
-    joined = scores.join(it, "item_id")
-    parts = []
-    for level in UNIT_LEVELS:
-        t = joined.mutate(level=ibis.literal(level), unit_id=_unit_column(joined, level))
-        parts.append(
-            t.group_by(["level", "unit_id", "subject", "item_id"]).aggregate(
-                count=t.score.count(), mean=t.score.mean(), rate=(t.score / t.max_score).mean()
-            )
-        )
-    out = ibis.union(*parts)
-    district = out.filter(out.level == "district").select(item_id="item_id", district_rate="rate")
+    # Aggregate the long rows before joining the item table: the join then touches
+    # classes x items rows, not every score.
+    fine = scores.group_by(["school_id", "class_id", "item_id"]).aggregate(
+        count=scores.score.count(), total=scores.score.sum()
+    )
+    out = _roll_up(fine, ["item_id"], ["count", "total"]).join(it, "item_id")
+    out = out.mutate(mean=out.total / out["count"])
+    # Σ(score / max) / n = mean / max, as the item's full marks are one number.
+    out = out.mutate(rate=out.mean / out.max_score).select(
+        "level", "unit_id", "subject", "item_id", "count", "mean", "rate"
+    )
+    district = out.filter(out.level == DISTRICT_UNIT).select(item_id="item_id", district_rate="rate")
     out = out.join(district, "item_id")
     return out.mutate(rate_vs_district=out.rate - out.district_rate)
 
@@ -162,12 +187,14 @@ def option_analysis(scores: ir.Table, items: ir.Table, groups: ir.Table) -> ir.T
     objective = it.filter(it.kind == "objective").select("item_id", "subject", "key")
     joined = scores.filter(scores.option.notnull()).join(objective, "item_id")
     joined = joined.join(groups, ["student_id", "subject"])
-    all_groups = joined.mutate(score_group=ibis.literal("all"))
-    both = joined.union(all_groups.select(joined.columns))
-    counts = both.group_by(["item_id", "key", "score_group", "option"]).aggregate(
-        chosen=both.student_id.count()
+    by_group = joined.group_by(["item_id", "key", "score_group", "option"]).aggregate(
+        chosen=joined.student_id.count()
     )
-    sizes = both.group_by(["item_id", "score_group"]).aggregate(answered=both.student_id.count())
+    # The "all" group is the sum of the three score groups: no second pass over the rows.
+    everyone = by_group.group_by(["item_id", "key", "option"]).aggregate(chosen=by_group.chosen.sum())
+    everyone = everyone.mutate(score_group=ibis.literal("all")).select(by_group.columns)
+    counts = by_group.union(everyone)
+    sizes = counts.group_by(["item_id", "score_group"]).aggregate(answered=counts.chosen.sum())
     out = counts.join(sizes, ["item_id", "score_group"])
     return out.mutate(rate=out.chosen / out.answered, is_key=out.option == out.key)
 
@@ -179,15 +206,20 @@ def knowledge_point_rates(
     students included as the finest level."""
     it = _with_subject(items).select("item_id", "subject", "max_score", *by)
     joined = scores.join(it, "item_id")
-    parts = []
-    for level in (*UNIT_LEVELS, "student"):
-        t = joined.mutate(level=ibis.literal(level), unit_id=_unit_column(joined, level))
-        keys = ["level", "unit_id", "subject", *by]
-        parts.append(
-            t.group_by(keys).aggregate(score=t.score.sum(), full=t.max_score.sum(), n=t.student_id.nunique())
-        )
-    out = ibis.union(*parts)
+    keys = ["subject", *by]
+    # One pass over the long rows gives the student level; every unit above is a sum of its
+    # students' rows, and n (students with a row) is the count of those rows.
+    student = joined.group_by(["student_id", *keys]).aggregate(
+        school_id=joined.school_id.arbitrary(),
+        class_id=joined.class_id.arbitrary(),
+        score=joined.score.sum(),
+        full=joined.max_score.sum(),
+    )
+    student = student.mutate(n=ibis.literal(1, "int64"))
+    units = _roll_up(student, keys, ["score", "full", "n"])
+    student = student.mutate(level=ibis.literal("student"), unit_id=student.student_id.cast("string"))
+    out = units.union(student.select(units.columns))
     out = out.mutate(rate=out.score / out.full)
-    district = out.filter(out.level == "district").select("subject", *by, district_rate="rate")
-    out = out.join(district, ["subject", *by])
+    district = out.filter(out.level == DISTRICT_UNIT).select(*keys, district_rate="rate")
+    out = out.join(district, keys)
     return out.mutate(rate_vs_district=out.rate - out.district_rate)

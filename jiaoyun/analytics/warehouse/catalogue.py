@@ -26,6 +26,10 @@ class Inputs:
     tables: dict[str, Table]
     as_of: dt.date
     policy: Policy = field(default_factory=Policy)
+    # Given, each view's expression is handed to it once and its return value stands for the
+    # view in the views built on it: the materialisation runs a view, keeps the result and
+    # returns it as a small in-memory table, so no view is computed twice.
+    keep: Callable[[str, Table], Table] | None = None
     _memo: dict[str, Table] = field(default_factory=dict, repr=False)
 
     def current(self, name: str) -> Table:
@@ -43,7 +47,11 @@ class Inputs:
         return self._once("births", lambda: ibis.memtable(BIRTHS.empty_table()))
 
     def view(self, name: str) -> Table:
-        return self._once(f"view:{name}", lambda: VIEWS[name].compute(self))
+        def make() -> Table:
+            expr = VIEWS[name].compute(self)
+            return self.keep(name, expr) if self.keep else expr
+
+        return self._once(f"view:{name}", make)
 
     def _once(self, key: str, make: Callable[[], Table]) -> Table:
         if key not in self._memo:

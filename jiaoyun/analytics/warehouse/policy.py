@@ -79,5 +79,10 @@ class Policy:
 
     def fingerprint(self) -> str:
         """Changes whenever a norm changes, so materialised results are recomputed."""
-        text = json.dumps(asdict(self), sort_keys=True, default=list)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        cached = self.__dict__.get("_fingerprint")
+        if cached is None:
+            text = json.dumps(asdict(self), sort_keys=True, default=list)
+            cached = hashlib.sha256(text.encode()).hexdigest()[:16]
+            # A frozen dataclass may still memoise in its own __dict__: the norms never change.
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached

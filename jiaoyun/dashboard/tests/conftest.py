@@ -9,18 +9,35 @@ import pytest
 SNAPSHOT_DAY = dt.date(2026, 9, 15)
 
 
-@pytest.fixture
-def lake_dir(settings: Any, tmp_path: Path) -> Path:
-    """A lake of the test's own: the pages read what this test's snapshot wrote."""
+def _use_lake(settings: Any, path: Path) -> None:
     from jiaoyun.dashboard import selectors
 
-    settings.LAKE_URL = str(tmp_path / "lake")
+    settings.LAKE_URL = str(path)
     selectors.clear_cache()
+
+
+@pytest.fixture
+def lake_dir(settings: Any, tmp_path: Path) -> Path:
+    """An empty lake of the test's own, for tests that write to it."""
+    _use_lake(settings, tmp_path / "lake")
     return tmp_path / "lake"
 
 
-@pytest.fixture
-def snapshot(demo: Any, lake_dir: Path) -> Any:
+@pytest.fixture(scope="session")
+def shared_lake(tmp_path_factory: Any, django_db_setup: Any, django_db_blocker: Any) -> tuple[Path, Any]:
+    """One snapshot of the tiny demo district, taken once: the read-only tests share it."""
+    from django.test import override_settings
+
     from jiaoyun.dashboard import services
 
-    return services.take_snapshot(day=SNAPSHOT_DAY)
+    path = tmp_path_factory.mktemp("shared") / "lake"
+    with django_db_blocker.unblock(), override_settings(LAKE_URL=str(path)):
+        result = services.take_snapshot(day=SNAPSHOT_DAY)
+    return path, result
+
+
+@pytest.fixture
+def snapshot(demo: Any, settings: Any, shared_lake: tuple[Path, Any]) -> Any:
+    path, result = shared_lake
+    _use_lake(settings, path)
+    return result

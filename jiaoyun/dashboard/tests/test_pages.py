@@ -20,7 +20,8 @@ from .conftest import SNAPSHOT_DAY
 pytestmark = pytest.mark.django_db
 
 
-def test_snapshot_copies_the_register(snapshot: Any, lake_dir: Any) -> None:
+def test_snapshot_copies_the_register(snapshot: Any, shared_lake: Any) -> None:
+    lake_dir = shared_lake[0]
     assert snapshot.rows == {
         "schools": School.objects.count(),
         "classes": SchoolClass.objects.count(),
@@ -35,32 +36,36 @@ def test_snapshot_copies_the_register(snapshot: Any, lake_dir: Any) -> None:
     assert set(students.column("snapshot_date").to_pylist()) == {SNAPSHOT_DAY}
 
 
-def test_taking_the_same_day_again_replaces_it(snapshot: Any, lake_dir: Any) -> None:
+def test_taking_the_same_day_again_replaces_it(demo: Any, lake_dir: Any) -> None:
     services.take_snapshot(day=SNAPSHOT_DAY, materialise_views=False)
-    assert sorted(p.name for p in (lake_dir / "warehouse" / "schools").iterdir()) == [f"schools-{SNAPSHOT_DAY}.parquet"]
+    services.take_snapshot(day=SNAPSHOT_DAY, materialise_views=False)
+    assert sorted(p.name for p in (lake_dir / "warehouse" / "schools").iterdir()) == [
+        f"schools-{SNAPSHOT_DAY}.parquet"
+    ]
     assert services.lake().snapshot_days() == [SNAPSHOT_DAY]
 
 
 def test_school_figures_match_the_register(demo: Any, snapshot: Any) -> None:
+    from jiaoyun.accounts.scopes import scope_for_user
     from jiaoyun.dashboard import selectors
     from jiaoyun.dashboard.selectors import view_result
-
-    scope = demo.client("district_admin")  # noqa: F841  (a signed-in district viewer below)
-    from jiaoyun.accounts.scopes import scope_for_user
 
     viewer = scope_for_user(demo.user("district_admin"))
     row = selectors.school_row(viewer=viewer, school_id=demo.school_a.pk)
     assert row is not None
-    assert row["students"] == Student.objects.filter(
-        school=demo.school_a, status="enrolled", school_class__isnull=False
-    ).count()
-    assert row["teachers"] == Teacher.objects.filter(
-        school=demo.school_a, status__in=["established", "contract"]
-    ).count()
+    assert (
+        row["students"]
+        == Student.objects.filter(school=demo.school_a, status="enrolled", school_class__isnull=False).count()
+    )
+    assert (
+        row["teachers"]
+        == Teacher.objects.filter(school=demo.school_a, status__in=["established", "contract"]).count()
+    )
     assert row["classes"] == SchoolClass.objects.filter(school=demo.school_a).count()
     sizes = view_result(viewer=viewer, name="class_sizes", school_id=demo.school_a.pk).to_pylist()
     assert {r["class_id"]: r["students"] for r in sizes} == {
-        c.pk: c.students.filter(status="enrolled").count() for c in SchoolClass.objects.filter(school=demo.school_a)
+        c.pk: c.students.filter(status="enrolled").count()
+        for c in SchoolClass.objects.filter(school=demo.school_a)
     }
 
 
@@ -78,7 +83,9 @@ def test_district_overview_and_drill_down(demo: Any, snapshot: Any) -> None:
 
 def test_school_admin_sees_only_their_school(demo: Any, snapshot: Any) -> None:
     client = demo.client("school_admin")
-    assert client.get(reverse("dashboard:overview")).url == reverse("dashboard:school", args=[demo.school_a.pk])
+    assert client.get(reverse("dashboard:overview")).url == reverse(
+        "dashboard:school", args=[demo.school_a.pk]
+    )
     assert client.get(reverse("dashboard:school", args=[demo.school_a.pk])).status_code == 200
     assert client.get(reverse("dashboard:school", args=[demo.school_b.pk])).status_code == 403
     assert client.get(reverse("dashboard:screen")).status_code == 403
@@ -86,7 +93,9 @@ def test_school_admin_sees_only_their_school(demo: Any, snapshot: Any) -> None:
     assert client.get(reverse("dashboard:view_data", args=["seat_gap", "json"])).status_code == 403
     data = client.get(reverse("dashboard:view_data", args=["teacher_titles", "json"])).json()
     assert data["rows"] and {r["school_id"] for r in data["rows"]} == {demo.school_a.pk}
-    other = client.get(reverse("dashboard:view_data", args=["teacher_titles", "json"]) + f"?school={demo.school_b.pk}")
+    other = client.get(
+        reverse("dashboard:view_data", args=["teacher_titles", "json"]) + f"?school={demo.school_b.pk}"
+    )
     assert other.status_code == 403
 
 
@@ -127,7 +136,10 @@ def test_big_screen_data(demo: Any, snapshot: Any) -> None:
     payload = client.get(reverse("dashboard:screen_data")).json()
     assert payload["snapshot"] == SNAPSHOT_DAY.isoformat()
     assert payload["kpis"][0]["value"] == School.objects.count()
-    assert payload["kpis"][1]["value"] == Student.objects.filter(status="enrolled", school_class__isnull=False).count()
+    assert (
+        payload["kpis"][1]["value"]
+        == Student.objects.filter(status="enrolled", school_class__isnull=False).count()
+    )
     assert {c["id"] for c in payload["charts"]} >= {"age", "titles", "shortage", "hiring", "quality"}
 
 
