@@ -214,10 +214,7 @@ async def classroom(
 ) -> None:
     origin = base.replace("ws://", "http://")
     screen = await dial(f"{base}/ws/classroom/{session_id}/screen/", origin, room["teacher_cookie"], gate)
-    devices = await asyncio.gather(
-        *[dial(f"{base}/ws/classroom/{session_id}/student/", origin, c, gate) for _sid, c in room["students"]]
-    )
-    expected = len(devices)
+    expected = len(room["students"])
     sent_at: dict[tuple[int, int], float] = {}
     state: dict[str, Any] = {"qid": None, "seen": set(), "all_in": asyncio.Event(), "closed": None}
     closed_event = asyncio.Event()
@@ -266,7 +263,11 @@ async def classroom(
         tally.sent += 1
         await ws.send(json.dumps({"type": "answer", "question": qid, "value": rng.randrange(4)}))
 
+    # The screen reads (and acknowledges) from the start, as the page does.
     readers = [asyncio.create_task(read_screen())]
+    devices = await asyncio.gather(
+        *[dial(f"{base}/ws/classroom/{session_id}/student/", origin, c, gate) for _sid, c in room["students"]]
+    )
     readers += [asyncio.create_task(read_device(ws, sid)) for ws, (sid, _c) in zip(devices, room["students"], strict=True)]
     try:
         for number in range(questions):

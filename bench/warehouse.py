@@ -222,17 +222,24 @@ def run_views(con: Any, lake: Lake, *, pid: int | str = "self") -> dict[str, tup
     return results
 
 
-def materialise_all(con: Any, lake: Lake) -> float:
+def materialise_all(con: Any, lake: Lake) -> dict[str, float]:
+    """Seconds per view when computed the way the snapshot task does: the views a view is
+    built on are already computed and stand in as small in-memory tables."""
     import ibis
 
+    seconds: dict[str, float] = {}
+
     def keep(name: str, expr: Any) -> Any:
-        return ibis.memtable(con.to_pyarrow(expr))
+        start = time.perf_counter()
+        table = con.to_pyarrow(expr)
+        seconds[name] = time.perf_counter() - start
+        return ibis.memtable(table)
 
     inputs = Inputs(tables=open_tables(con, lake), as_of=AS_OF, policy=Policy(), keep=keep)
-    start = time.perf_counter()
     for name in VIEWS:
         inputs.view(name)
-    return time.perf_counter() - start
+    # A view's own time excludes the views it waited on (each was timed in its own turn).
+    return seconds
 
 
 def main() -> None:
@@ -255,12 +262,15 @@ def main() -> None:
         print(f"city register: {sizes} generated in {time.perf_counter() - start:.1f} s")
         duck = connect("duckdb")
         city_results = run_views(duck, city)
+        chained = materialise_all(duck, city)
         print(f"\n== every view on the city register, DuckDB ({os.cpu_count()} cores)")
-        print(f"{'view':28} {'seconds':>8} {'peak MB':>8} {'rows':>8}")
+        print("   alone: computed from the lake with nothing shared; in task: as the snapshot task")
+        print("   computes it, the views it is built on already materialised")
+        print(f"{'view':28} {'alone s':>8} {'peak MB':>8} {'in task s':>9} {'rows':>8}")
         for name, (seconds, peak, rows) in city_results.items():
-            flag = "" if seconds < 2 else "  over 2 s"
-            print(f"{name:28} {seconds:8.2f} {peak or 0:8.0f} {rows:8d}{flag}")
-        print(f"{'all views materialised':28} {materialise_all(duck, city):8.2f}")
+            flag = "" if chained[name] < 2 else "  over 2 s"
+            print(f"{name:28} {seconds:8.2f} {peak or 0:8.0f} {chained[name]:9.2f} {rows:8d}{flag}")
+        print(f"{'all views, as the task':28} {'':8} {'':8} {sum(chained.values()):9.2f}")
 
         if args.no_spark:
             return

@@ -102,7 +102,7 @@ def _responses(
 def build_demo_exams(
     *,
     seed: int = 7,
-    grade_level: int = 9,
+    grade_level: int = 7,
     absence_rate: float = 0.01,
     analyse: bool = True,
     today: dt.date | None = None,

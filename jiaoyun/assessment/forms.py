@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from jiaoyun.accounts.scopes import Scope
-from jiaoyun.assessment.models import Exam
-from jiaoyun.core.models import GRADE_NAMES, School
+from jiaoyun.assessment.models import Exam, FollowUpPlan
+from jiaoyun.core.models import GRADE_NAMES, School, Subject
 
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
 
@@ -42,3 +42,17 @@ class UploadForm(forms.Form):
         if f.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The file is larger than 60 MB; split it by school."))
         return f
+
+
+class FollowUpPlanForm(forms.Form):
+    plan = forms.CharField(label=_("plan"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    target = forms.DecimalField(
+        label=_("target total"), required=False, max_digits=6, decimal_places=1, min_value=0,
+        help_text=_("Empty: the exam's borderline line"),
+    )  # fmt: skip
+    subject = forms.ModelChoiceField(label=_("subject"), queryset=Subject.objects.none(), required=False)
+    status = forms.ChoiceField(label=_("status"), choices=FollowUpPlan.Status.choices, initial=FollowUpPlan.Status.OPEN)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["subject"].queryset = Subject.objects.filter(paper__isnull=False).distinct()  # type: ignore[attr-defined]

@@ -11,4 +11,20 @@ urlpatterns = [
     path("exams/<int:pk>/structure.xlsx", views.structure_template, name="structure_template"),
     path("exams/<int:pk>/papers/<int:paper_pk>/scores/", views.scores_upload, name="scores_upload"),
     path("exams/<int:pk>/papers/<int:paper_pk>/scores.xlsx", views.scores_template, name="scores_template"),
+    path("exams/<int:pk>/analyse/", views.analyse, name="analyse"),
+    path("exams/<int:pk>/students/<int:student>/plans/", views.plan_save, name="plan_save"),
+    path("exams/<int:pk>/reports/district/", views.report, {"kind": "district"}, name="report_district"),
+    path("exams/<int:pk>/reports/district/report.xlsx", views.report_download, {"kind": "district", "fmt": "xlsx"},
+         name="report_district_xlsx"),
+    path("exams/<int:pk>/reports/district/report.pdf", views.report_download, {"kind": "district", "fmt": "pdf"},
+         name="report_district_pdf"),
 ]
+for _kind in ("school", "class", "teacher", "student"):
+    urlpatterns += [
+        path(f"exams/<int:pk>/reports/{_kind}/<int:unit>/", views.report, {"kind": _kind}, name=f"report_{_kind}"),
+        path(f"exams/<int:pk>/reports/{_kind}/<int:unit>/report.xlsx", views.report_download,
+             {"kind": _kind, "fmt": "xlsx"}, name=f"report_{_kind}_xlsx"),
+        path(f"exams/<int:pk>/reports/{_kind}/<int:unit>/report.pdf", views.report_download,
+             {"kind": _kind, "fmt": "pdf"}, name=f"report_{_kind}_pdf"),
+    ]  # fmt: skip
+

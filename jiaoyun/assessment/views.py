@@ -8,15 +8,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jiaoyun.accounts import audit
+from jiaoyun.accounts.models import AuditEvent
 from jiaoyun.accounts.scopes import Scope
-from jiaoyun.assessment import papers, selectors, services
-from jiaoyun.assessment.forms import ExamForm, UploadForm
-from jiaoyun.assessment.models import Exam
+from jiaoyun.assessment import downloads, papers, reports, selectors, services
+from jiaoyun.assessment.forms import ExamForm, FollowUpPlanForm, UploadForm
+from jiaoyun.assessment.models import Exam, FollowUpPlan
+from jiaoyun.assessment.results import Results
 from jiaoyun.assessment.scoresheets import MESSAGES as SCORE_MESSAGES
 from jiaoyun.core.exports import xlsx_bytes, xlsx_response
+from jiaoyun.core.models import Teacher
 from jiaoyun.exchange.messages import Issue
 
 MAX_ISSUES_SHOWN = 500
@@ -64,12 +69,19 @@ def exam_create(request: HttpRequest) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, exam: Exam) -> dict:
     viewer = _scope(request)
+    results = Results.of(exam)
     return {
         "exam": exam,
         "papers": exam.papers.all(),
         "may_manage": selectors.may_manage(viewer, exam),
         "may_upload": selectors.may_upload_scores(viewer, exam),
+        "may_analyse": selectors.may_analyse(viewer, exam),
         "upload_form": UploadForm(),
+        "report_links": selectors.report_links(viewer=viewer, exam=exam, results=results) if results else [],
+        "analysis_stale": bool(results) and exam.analysis_inputs != services.analysis_inputs(exam),
+        "analysis_error": _("No scores have been imported yet.")
+        if exam.analysis_error == "no scores"
+        else exam.analysis_error,
     }
 
 
@@ -169,3 +181,106 @@ def scores_template(request: HttpRequest, pk: int, paper_pk: int) -> HttpRespons
     ]
     return xlsx_response(xlsx_bytes(headers, rows, sheet=paper.subject.name),
                          f"{exam.name}-{paper.subject.name}-成绩.xlsx")  # fmt: skip
+
+
+@login_required
+@require_POST
+def analyse(request: HttpRequest, pk: int) -> HttpResponse:
+    viewer = _scope(request)
+    exam = selectors.exam_detail(viewer=viewer, pk=pk)
+    if not selectors.may_analyse(viewer, exam):
+        raise PermissionDenied
+    services.request_analysis(exam=exam)
+    messages.success(request, _("The analysis is queued; its reports appear here when it is done."))
+    return redirect("assessment:exam_detail", pk=exam.pk)
+
+
+BUILDERS = {
+    "district": lambda results, unit: reports.district_report(results),
+    "school": reports.school_report,
+    "class": reports.class_report,
+    "teacher": reports.teacher_report,
+    "student": reports.student_report,
+}
+
+
+def _report(request: HttpRequest, pk: int, kind: str, unit: int) -> tuple[Exam, reports.Report | None, object]:
+    viewer = _scope(request)
+    exam = selectors.exam_detail(viewer=viewer, pk=pk)
+    subject = selectors.report_subject(viewer=viewer, exam=exam, kind=kind, unit_id=unit)
+    results = Results.of(exam)
+    if results is None:
+        return exam, None, subject
+    return exam, BUILDERS[kind](results, subject), subject  # type: ignore[operator]
+
+
+@login_required
+def report(request: HttpRequest, pk: int, unit: int = 0, *, kind: str) -> HttpResponse:
+    exam, built, subject = _report(request, pk, kind, unit)
+    viewer = _scope(request)
+    args = [exam.pk] if kind == "district" else [exam.pk, unit]
+    context = {"exam": exam, "report": built, "kind": kind, "unit": unit,
+               "xlsx_url": reverse(f"assessment:report_{kind}_xlsx", args=args),
+               "pdf_url": reverse(f"assessment:report_{kind}_pdf", args=args)}  # fmt: skip
+    if built is not None and built.borderline:
+        plannable = [b for b in built.borderline if b.get("student") and selectors.may_plan_for(viewer, b["student"])]
+        context["plan_form"] = FollowUpPlanForm() if plannable else None
+        context["plannable"] = plannable
+    if built is not None:
+        context["my_plans"] = [
+            p for p in built.plans if p["plan"].teacher_id in viewer.teacher_ids and p["plan"].exam_id == exam.pk
+        ]
+    return render(request, "assessment/report.html", context)
+
+
+@login_required
+def report_download(request: HttpRequest, pk: int, unit: int = 0, *, kind: str, fmt: str) -> HttpResponse:
+    exam, built, _subject = _report(request, pk, kind, unit)
+    if built is None:
+        raise Http404
+    name = f"{exam.name}-{built.title}".replace("/", "-").replace(":", "").replace("：", "-")
+    audit.record(
+        action=AuditEvent.Action.EXPORT,
+        target=f"exam:{exam.pk}:report:{kind}:{unit}",
+        request=request,
+        detail={"format": fmt, "sections": len(built.sections), "rows": sum(len(s.rows) for s in built.sections)},
+    )
+    if fmt == "xlsx":
+        return xlsx_response(downloads.report_xlsx(built), f"{name}.xlsx")
+    from urllib.parse import quote
+
+    response = HttpResponse(downloads.report_pdf(built), content_type="application/pdf")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.pdf"
+    return response
+
+
+@login_required
+@require_POST
+def plan_save(request: HttpRequest, pk: int, student: int) -> HttpResponse:
+    """Record or update a follow-up plan (一生一案) for one student of this exam."""
+    viewer = _scope(request)
+    exam = selectors.exam_detail(viewer=viewer, pk=pk)
+    target = selectors.report_subject(viewer=viewer, exam=exam, kind="student", unit_id=student)
+    if not selectors.may_plan_for(viewer, target):
+        raise PermissionDenied
+    teacher = Teacher.objects.get(pk=next(iter(viewer.teacher_ids)))
+    existing = None
+    if request.POST.get("plan_id"):
+        existing = FollowUpPlan.objects.filter(pk=request.POST["plan_id"], student=target, teacher=teacher).first()
+        if existing is None:
+            raise Http404
+    form = FollowUpPlanForm(request.POST)
+    back = request.POST.get("next") or ""
+    if not back.startswith("/assessment/"):
+        back = reverse("assessment:report_student", args=[exam.pk, target.pk])
+    if form.is_valid():
+        services.save_follow_up_plan(
+            student=target, exam=exam, teacher=teacher, plan=form.cleaned_data["plan"],
+            target=form.cleaned_data["target"], subject=form.cleaned_data["subject"],
+            status=form.cleaned_data["status"], pk=existing.pk if existing else None,
+        )  # fmt: skip
+        messages.success(request, _("The follow-up plan for %(name)s is saved.") % {"name": target.name})
+    else:
+        messages.error(request, _("The plan was not saved: %(errors)s") % {"errors": "; ".join(
+            str(e) for errors in form.errors.values() for e in errors)})  # fmt: skip
+    return redirect(back)

@@ -73,3 +73,15 @@ def mask_phone(value: str) -> str:
     if len(value) <= 7:
         return value[:1] + "*" * (len(value) - 1)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+_STUDENT_NO_WITH_ID = re.compile(r"^([A-Z]?)(\d{17}[\dX])$")
+
+
+def mask_student_no(value: str) -> str:
+    """A national student number is usually "G" followed by the ID number: mask the ID
+    number inside it as an ID number is masked; other forms are not personal."""
+    match = _STUDENT_NO_WITH_ID.match(value or "")
+    if not match:
+        return value or ""
+    return match.group(1) + mask_id_number(match.group(2))

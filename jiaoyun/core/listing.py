@@ -15,7 +15,9 @@ from typing import Any
 from django.db.models import Model, Q, QuerySet
 from django.utils.functional import Promise
 
-from jiaoyun.core.identity import mask_id_number, mask_phone
+from jiaoyun.core.identity import mask_id_number, mask_phone, mask_student_no
+
+MASKS = {"id": mask_id_number, "phone": mask_phone, "student_no": mask_student_no}
 
 Cell = str | int | float | None
 # Longer search terms match nothing anyway; capping them keeps LIKE patterns cheap.
@@ -30,7 +32,7 @@ class Column:
     label: str | Promise
     value: Callable[[Any], Cell]
     sort: tuple[str, ...] = ()  # ORM ordering expressions, if the column sorts
-    personal: str | None = None  # "id" or "phone": masked unless unmasked
+    personal: str | None = None  # "id", "phone" or "student_no": masked unless unmasked
     numeric: bool = False  # right-aligned on the page
 
     @property
@@ -117,5 +119,5 @@ def is_integer(value: str) -> bool:
 def cell(column: Column, obj: Model, *, unmask: bool) -> Cell:
     value = column.value(obj)
     if column.personal and not unmask and isinstance(value, str):
-        return mask_id_number(value) if column.personal == "id" else mask_phone(value)
+        return MASKS[column.personal](value)
     return value

@@ -23,8 +23,7 @@ from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
 from jiaoyun.accounts.scopes import Scope
 from jiaoyun.core import exports, selectors
-from jiaoyun.core.identity import mask_id_number, mask_phone
-from jiaoyun.core.listing import CONTROL_PARAMS, ListSpec
+from jiaoyun.core.listing import MASKS, CONTROL_PARAMS, ListSpec
 
 PAGE_SIZE = 50
 
@@ -217,9 +216,13 @@ def _reveal(request: HttpRequest, *, allowed: bool, target: str, fields: dict[st
             detail={"fields": sorted(k for k, v in fields.items() if v)},
         )
         return dict(fields)
-    return {
-        key: mask_phone(value) if "phone" in key else mask_id_number(value) for key, value in fields.items()
-    }
+    return {key: MASKS[_personal_kind(key)](value) for key, value in fields.items()}
+
+
+def _personal_kind(field_name: str) -> str:
+    if "phone" in field_name:
+        return "phone"
+    return "student_no" if field_name == "student_no" else "id"
 
 
 @login_required
@@ -253,7 +256,7 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
     student = selectors.student_detail(viewer=scope, pk=pk)
     allowed = scope.may_unmask_student(student)
     links = list(student.guardian_links.all())
-    fields = {"id_number": student.id_number or ""}
+    fields = {"id_number": student.id_number or "", "student_no": student.student_no}
     for link in links:
         fields[f"guardian_phone_{link.guardian_id}"] = link.guardian.phone
     personal = _reveal(request, allowed=allowed, target=f"student:{student.student_no}", fields=fields)
@@ -272,6 +275,7 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "student": student,
             "id_number": personal["id_number"],
+            "student_no": personal["student_no"],
             "guardians": guardians,
             "may_reveal": allowed,
             "revealed": allowed and request.GET.get("reveal") == "1",

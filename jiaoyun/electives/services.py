@@ -14,7 +14,7 @@ import datetime as dt
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -690,9 +690,3 @@ def toggle_like(*, work: Work, student: Student) -> bool:
             return False
         WorkLike.objects.bulk_create([WorkLike(work=work, student=student)], ignore_conflicts=True)
         return True
-
-
-def enrolled_students(elective_ids: Iterable[int]) -> set[int]:
-    return set(
-        Enrolment.objects.filter(elective_id__in=list(elective_ids)).values_list("student_id", flat=True)
-    )

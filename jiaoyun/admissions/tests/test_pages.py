@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from jiaoyun.accounts.models import AuditEvent, Role, RoleGrant
 from jiaoyun.admissions import services
@@ -266,14 +267,14 @@ def test_bad_input_is_explained_and_changes_nothing(demo, open_window, kindergar
     assert messages_of(response) == ["A commitment is 64 hexadecimal digits."]
     response = bureau.post(reverse("admissions:round_freeze", args=[round.pk]), follow=True)
     assert messages_of(response) == ["Publish the seed commitment before applications close."]
-    bureau.post(reverse("admissions:round_commit", args=[round.pk]), {"commitment": COMMITMENT})
+    bureau.post(reverse("admissions:round_commit", args=[round.pk]), {"commitment": COMMITMENT}, follow=True)
     response = bureau.post(
         reverse("admissions:round_commit", args=[round.pk]),
         {"commitment": seed_commitment("other")},
         follow=True,
     )
     assert messages_of(response) == ["The commitment has been published and cannot be changed."]
-    bureau.post(reverse("admissions:round_freeze", args=[round.pk]))
+    bureau.post(reverse("admissions:round_freeze", args=[round.pk]), follow=True)
     response = bureau.post(
         reverse("admissions:round_draw", args=[round.pk]), {"seed": "a guess"}, follow=True
     )
@@ -397,6 +398,7 @@ def test_middle_school_round_with_preferences_results_and_export(demo):
         bureau.post(
             reverse("admissions:round_school_add", args=[round.pk]),
             {"school": school.pk, "zone": zone, "capacity": capacity, "categories": "policy；sibling"},
+            follow=True,
         )
     assert list(
         round.schools.order_by("school__code").values_list("school__code", "zone", "categories")
@@ -412,7 +414,9 @@ def test_middle_school_round_with_preferences_results_and_export(demo):
         {"school": primary_1.pk, "zone": primary_1.zone, "capacity": 5},
         follow=True,
     )
-    assert messages_of(bad) == [f"{primary_1.name} has no grade 7."]
+    assert messages_of(bad) == ["school: Select a valid choice. That choice is not one of the available choices."]
+    with translation.override("en"), pytest.raises(ValidationError, match="has no grade 7"):
+        services.add_round_school(round=round, school=primary_1, zone=primary_1.zone, capacity=5, categories=[])
 
     graduates = Student.objects.filter(status="enrolled", school_class__grade__level=6)
     expected = {s: graduates.filter(school=s).count() for s in (primary_1, primary_2)}

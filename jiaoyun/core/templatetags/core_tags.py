@@ -4,6 +4,8 @@ from urllib.parse import urlencode
 
 from django import template
 
+from jiaoyun.core.identity import mask_student_no
+
 register = template.Library()
 
 
@@ -28,3 +30,9 @@ def sort_state(current: str, key: str) -> str:
     if current == f"-{key}":
         return "descending"
     return ""
+
+
+@register.filter
+def masked_student_no(value: str) -> str:
+    """Lists and rosters show the ID number inside a national student number masked."""
+    return mask_student_no(value)

@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--grade", type=int, default=9, help="grade level, 7 to 9")
+        parser.add_argument("--grade", type=int, default=7, help="grade level (7: the demo users' grade)")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if any exam exists.")
 
     def handle(self, *args: Any, seed: int, grade: int, if_empty: bool, **options: Any) -> None:
