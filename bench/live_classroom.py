@@ -311,6 +311,24 @@ async def run_clients(
     return tally, time.perf_counter() - start, 0.0
 
 
+def server_cpu_seconds(server: subprocess.Popen[bytes]) -> float:
+    """User + system CPU of the server and its workers (Linux /proc), to report the cost of
+    an answer independently of what else the machine is doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [server.pid]
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -378,13 +396,18 @@ def main() -> None:
                 f"answers spread over {args.spread:g} s; uvicorn --workers {args.workers}, Redis layer, "
                 f"{args.database}"
             )
-            header = f"{'classes':>7} {'sockets':>7} {'answers':>7} {'counted':>8} {'db':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'seconds':>7}"
+            header = (
+                f"{'classes':>7} {'sockets':>7} {'answers':>7} {'counted':>8} {'db':>6} {'p50 ms':>7} "
+                f"{'p99 ms':>7} {'max ms':>7} {'seconds':>7} {'cpu ms/ans':>10} {'load':>5}"
+            )
             print(header)
             print("-" * len(header))
             for size in sizes:
                 session_ids = open_sessions(rooms[:size])
                 connections.close_all()
+                cpu_before = server_cpu_seconds(server)
                 tally, seconds, _ = asyncio.run(run_clients(rooms[:size], session_ids, port, args))
+                cpu = server_cpu_seconds(server) - cpu_before
                 expected = size * args.students * args.questions
                 in_db = counted_in_database(session_ids)
                 connections.close_all()
@@ -392,7 +415,8 @@ def main() -> None:
                 print(
                     f"{size:>7} {size * (args.students + 1):>7} {expected:>7} {share:>7.1f}% {in_db:>6} "
                     f"{1000 * percentile(tally.latencies, 0.5):>7.0f} {1000 * percentile(tally.latencies, 0.99):>7.0f} "
-                    f"{1000 * max(tally.latencies, default=float('nan')):>7.0f} {seconds:>7.1f}"
+                    f"{1000 * max(tally.latencies, default=float('nan')):>7.0f} {seconds:>7.1f} "
+                    f"{1000 * cpu / max(1, tally.sent):>10.2f} {os.getloadavg()[0]:>5.1f}"
                 )
                 for error in sorted(set(tally.errors))[:5]:
                     print(f"        ! {error}")

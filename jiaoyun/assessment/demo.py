@@ -70,7 +70,7 @@ def _paper_items(rng: np.random.Generator, plan: PaperPlan) -> list[dict]:
                 "ability": ABILITY_ORDER[min(3, j * 4 // n)],
                 "question_type": "选择题" if objective else "解答题",
                 "a": float(rng.uniform(0.6, 2.0)),
-                "b": float(rng.normal(-0.4 if objective else 0.3, 0.9)),
+                "b": float(rng.normal(-0.5 if objective else -0.6, 0.8)),
             }
         )
     return items

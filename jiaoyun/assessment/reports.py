@@ -505,11 +505,12 @@ def _plans(report: Report, student_ids: list[int]) -> None:
         "student", "exam", "teacher", "subject"
     ).order_by("student_id", "-exam__held_on", "-created_at")
     report.plans = [track_plan(p) for p in plans]
+    above, below = _("reached the target"), _("below the target")
     rows = [[p["plan"].student.name, p["plan"].exam.name, p["plan"].teacher.name,
              p["plan"].subject.name if p["plan"].subject else "", p["plan"].plan, p["target"],
-             p["plan"].get_status_display(), "; ".join(f"{t['exam'].name}: {fmt(t['total'], 'num')} "
-                                                       f"({_('above the line') if t['crossed'] else _('below the line')})"
-                                                       for t in p["later"])] for p in report.plans]  # fmt: skip
+             p["plan"].get_status_display(),
+             "; ".join("%s: %s (%s)" % (t["exam"].name, fmt(t["total"], "num"), above if t["crossed"] else below)
+                       for t in p["later"])] for p in report.plans]  # fmt: skip
     report.sections.append(Section("plans", _("Follow-up plans (one plan per student)"), [
         Column(_("student")), Column(_("exam")), Column(_("teacher")), Column(_("subject")), Column(_("plan")),
         Column(_("target total"), "num"), Column(_("status")), Column(_("later exams")),

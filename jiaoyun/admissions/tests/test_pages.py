@@ -414,9 +414,13 @@ def test_middle_school_round_with_preferences_results_and_export(demo):
         {"school": primary_1.pk, "zone": primary_1.zone, "capacity": 5},
         follow=True,
     )
-    assert messages_of(bad) == ["school: Select a valid choice. That choice is not one of the available choices."]
+    assert messages_of(bad) == [
+        "school: Select a valid choice. That choice is not one of the available choices."
+    ]
     with translation.override("en"), pytest.raises(ValidationError, match="has no grade 7"):
-        services.add_round_school(round=round, school=primary_1, zone=primary_1.zone, capacity=5, categories=[])
+        services.add_round_school(
+            round=round, school=primary_1, zone=primary_1.zone, capacity=5, categories=[]
+        )
 
     graduates = Student.objects.filter(status="enrolled", school_class__grade__level=6)
     expected = {s: graduates.filter(school=s).count() for s in (primary_1, primary_2)}
@@ -479,3 +483,12 @@ def test_navigation_lists_admissions_by_role(demo, kindergarten):
     assert "Admissions" in labels(login(demo, "parent"))
     assert "Application reviews" in labels(login_user(admin_of(kindergarten, "kg-admin")))
     assert "Application reviews" not in labels(login(demo, "school_admin"))
+
+
+def test_the_bureau_page_speaks_chinese(demo, open_window):
+    round, _ = open_window
+    page = demo.client("district_admin").get(
+        reverse("admissions:round_detail", args=[round.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    text = page.content.decode()
+    assert "1. 公布种子承诺值" in text and "python manage.py placement_seed" in text
