@@ -337,8 +337,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    profile = os.environ.get("BENCH_PROFILE")  # a path: profile a one-worker server there
+    prefix = [sys.executable, "-m", "cProfile", "-o", profile] if profile else []
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/uvicorn"), "jiaoyun.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+        [*prefix, str(ROOT / ".venv/bin/uvicorn"), "jiaoyun.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log", "--backlog", "4096"],
         cwd=ROOT, env=env,
     )  # fmt: skip
@@ -423,7 +425,7 @@ def main() -> None:
                 sys.stdout.flush()
         finally:
             if server is not None:
-                server.terminate()
+                server.send_signal(2)
                 server.wait(timeout=30)
             connections.close_all()
             drop_scratch(env, args)

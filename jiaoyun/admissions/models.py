@@ -118,9 +118,6 @@ class RegistrationWindow(models.Model):
         """The id this window has in the published files."""
         return f"{self.kindergarten.code}@{self.zone}" if self.zone else self.kindergarten.code
 
-    def is_open_on(self, day: Any) -> bool:
-        return self.round.status == PlacementRound.Status.OPEN and self.opens_on <= day <= self.closes_on
-
     def tier_rows(self) -> list[tuple[str, str, str]]:
         """(code, label, documents needed) for each tier, highest first."""
         labels = dict(Tier.choices)

@@ -286,7 +286,9 @@ def district_report(results: Results) -> Report:
     va = (summary.get("value_added") or {}).get("schools") or []
     if va:
         report.sections.append(_va_section("value_added", _("Value-added of schools"), va, names, lambda u: _url("school", exam, u)))
-        report.charts.append(_va_chart("value_added", _("Value-added of schools (95% interval)"), va, names))
+        # xgettext:no-python-format
+        title = _("Value-added of schools (95% interval)")
+        report.charts.append(_va_chart("value_added", title, va, names))
 
     report.sections += _item_sections(results)
     kp = _kp_compare(results, [(_("district"), "district", "district")])
@@ -318,9 +320,10 @@ def _va_section(key: str, title: str, va: list[dict], names: dict, link: Any = N
     cols = [Column(_("unit") if not extra else _("class")), *[Column(_("subject")) for _e in extra or []],
             Column(_("students"), "int"), Column(_("value-added"), "signed"), Column(_("interval from"), "signed"),
             Column(_("interval to"), "signed"), Column(_("above or below"))]  # fmt: skip
-    return Section(key, title, cols, rows, links=links, note=_(
-        "Value-added: the unit's random intercept in a two-level model of this exam's score on the previous exam's; "
-        "called above or below only when its 95% interval excludes zero."))  # fmt: skip
+    # xgettext:no-python-format
+    note = _("Value-added: the unit's random intercept in a two-level model of this exam's score on the previous exam's; "
+             "called above or below only when its 95% interval excludes zero.")  # fmt: skip
+    return Section(key, title, cols, rows, links=links, note=note)
 
 
 def _va_chart(chart_id: str, title: str, va: list[dict], names: dict) -> Chart:
@@ -336,6 +339,8 @@ def _item_sections(results: Results) -> list[Section]:
     flags: dict[int, list[str]] = {}
     for f in results.summary.get("dubious_items") or []:
         flags.setdefault(f["item_id"], []).append(reason_label(f["reason"]))
+    # xgettext:no-python-format
+    discrimination = _("discrimination (27% groups)")
     rows = []
     for r in results.rows("items"):
         m = meta.get(r["item_id"], {})
@@ -346,7 +351,7 @@ def _item_sections(results: Results) -> list[Section]:
     items = Section("items", _("Item analysis"), [
         Column(_("subject")), Column(_("item")), Column(_("kind")), Column(_("full marks"), "num"),
         Column(_("knowledge point")), Column(_("ability level")), Column(_("mean"), "num2"),
-        Column(_("difficulty (facility)"), "num2"), Column(_("discrimination (27% groups)"), "num2"),
+        Column(_("difficulty (facility)"), "num2"), Column(discrimination, "num2"),
         Column(_("discrimination index"), "num"), Column(_("discriminative efficiency"), "num"), Column(_("flags")),
     ], rows, note=_("Difficulty P = mean / full marks; discrimination D = (mean of the top 27% − mean of the bottom 27%) / "
                     "full marks; the discrimination index is 100 × the item–rest correlation."))  # fmt: skip
@@ -658,11 +663,13 @@ def teacher_report(results: Results, teacher: Teacher) -> Report:
     va_rows = [[class_names([r["unit_id"]]).get(r["unit_id"], r["unit_id"]), r["subject"], r["value_added"], r["low"],
                 r["high"], call_label(r["call"])]
                for a in assignments for r in results.rows("subject_value_added", unit_id=a.school_class_id, subject=a.subject.name)]  # fmt: skip
+    # xgettext:no-python-format
+    note = _("The precision-weighted mean of the value-added of the teacher's classes in the subject "
+             "(needs a previous exam); above or below only when the 95% interval excludes zero.")  # fmt: skip
     report.sections.append(Section("value_added", _("Value-added"), [
         Column(_("subject")), Column(_("classes"), "int"), Column(_("value-added"), "signed"),
         Column(_("interval from"), "signed"), Column(_("interval to"), "signed"), Column(_("above or below")),
-    ], diag_rows, note=_("The precision-weighted mean of the value-added of the teacher's classes in the subject "
-                         "(needs a previous exam); above or below only when the 95% interval excludes zero.")))  # fmt: skip
+    ], diag_rows, note=note))  # fmt: skip
     report.sections.append(Section("class_value_added", _("Value-added of each class"), [
         Column(_("class")), Column(_("subject")), Column(_("value-added"), "signed"), Column(_("interval from"), "signed"),
         Column(_("interval to"), "signed"), Column(_("above or below")),

@@ -35,6 +35,8 @@ class Results:
     def __init__(self, exam: Exam) -> None:
         self.exam = exam
         self.folder = str(storage.analysis_dir(exam.pk, exam.analysis_version))
+        self._subjects: list[str] | None = None
+        self._items: dict[int, dict] | None = None
 
     @classmethod
     def of(cls, exam: Exam) -> Results | None:
@@ -67,14 +69,14 @@ class Results:
 
     def subjects(self) -> list[str]:
         """Subject names in paper order."""
-        seen: list[str] = []
-        for row in self.rows("item_meta"):
-            if row["subject"] not in seen:
-                seen.append(row["subject"])
-        return seen
+        if self._subjects is None:
+            self._subjects = list(dict.fromkeys(r["subject"] for r in self.rows("item_meta")))
+        return self._subjects
 
     def items(self) -> dict[int, dict]:
-        return {r["item_id"]: r for r in self.rows("item_meta")}
+        if self._items is None:
+            self._items = {r["item_id"]: r for r in self.rows("item_meta")}
+        return self._items
 
     def student_scores(self, student_id: int) -> list[dict]:
         """The raw item scores of one student in every paper (wrong-item lists)."""

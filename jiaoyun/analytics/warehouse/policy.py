@@ -74,7 +74,9 @@ class Policy:
         unknown = set(overrides) - set(asdict(self))
         if unknown:
             raise ValueError(f"unknown policy setting(s): {', '.join(sorted(unknown))}")
-        fixed = {k: tuple(v) if isinstance(getattr(self, k), tuple) else v for k, v in overrides.items()}
+        fixed: dict[str, Any] = {
+            k: tuple(v) if isinstance(getattr(self, k), tuple) else v for k, v in overrides.items()
+        }
         return replace(self, **fixed)
 
     def fingerprint(self) -> str:
