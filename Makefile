@@ -42,6 +42,7 @@ demo: install
 	@$(PY) manage.py migrate -v0
 	@$(PY) manage.py createcachetable
 	@$(PY) manage.py demo_district --seed 7 --if-empty
+	@$(PY) manage.py demo_exams --seed 7 --if-empty
 
 run: demo
 	@scripts/serve

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -268,12 +267,21 @@ async def classroom(
     devices = await asyncio.gather(
         *[dial(f"{base}/ws/classroom/{session_id}/student/", origin, c, gate) for _sid, c in room["students"]]
     )
-    readers += [asyncio.create_task(read_device(ws, sid)) for ws, (sid, _c) in zip(devices, room["students"], strict=True)]
+    readers += [
+        asyncio.create_task(read_device(ws, sid))
+        for ws, (sid, _c) in zip(devices, room["students"], strict=True)
+    ]
     try:
         for number in range(questions):
             state.update(qid=None, seen=set(), all_in=asyncio.Event(), closed=None)
             closed_event.clear()
-            ask = {"type": "ask", "kind": "single", "prompt": f"Q{number + 1}", "options": ["A", "B", "C", "D"], "key": 0}
+            ask = {
+                "type": "ask",
+                "kind": "single",
+                "prompt": f"Q{number + 1}",
+                "options": ["A", "B", "C", "D"],
+                "key": 0,
+            }
             await screen.send(json.dumps(ask))
             deadline = time.perf_counter() + spread + 30
             try:
@@ -362,14 +370,18 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--classrooms", default="20,50,100")
     parser.add_argument("--students", type=int, default=45)
     parser.add_argument("--questions", type=int, default=3)
     parser.add_argument("--spread", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="empty: in-memory layer, one worker")
+    parser.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/0", help="empty: in-memory layer, one worker"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.classrooms.split(",")]
 
@@ -392,7 +404,9 @@ def main() -> None:
             # A small warm-up round, not reported.
             warm_ids = open_sessions(rooms[:2])
             connections.close_all()
-            asyncio.run(run_clients(rooms[:2], warm_ids, port, argparse.Namespace(**{**vars(args), "questions": 1})))
+            asyncio.run(
+                run_clients(rooms[:2], warm_ids, port, argparse.Namespace(**{**vars(args), "questions": 1}))
+            )
             print(
                 f"live classroom: {args.students} students + 1 screen a class, {args.questions} questions, "
                 f"answers spread over {args.spread:g} s; uvicorn --workers {args.workers}, Redis layer, "

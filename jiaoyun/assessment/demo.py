@@ -64,7 +64,9 @@ def _paper_items(rng: np.random.Generator, plan: PaperPlan) -> list[dict]:
             {
                 "number": str(j + 1),
                 "objective": objective,
-                "max_score": plan.objective_marks if objective else float(plan.subjective[j - plan.objective]),
+                "max_score": plan.objective_marks
+                if objective
+                else float(plan.subjective[j - plan.objective]),
                 "key": OPTIONS[int(rng.integers(4))] if objective else "",
                 "knowledge_point": plan.knowledge_points[int(rng.integers(len(plan.knowledge_points)))],
                 "ability": ABILITY_ORDER[min(3, j * 4 // n)],
@@ -92,7 +94,9 @@ def _responses(
         return right * item["max_score"], option
     k = int(item["max_score"])
     steps = np.sort(rng.normal(b, 0.8, k))
-    z = np.concatenate([np.zeros((theta.size, 1)), np.cumsum(a * (theta[:, None] - steps[None, :]), axis=1)], axis=1)
+    z = np.concatenate(
+        [np.zeros((theta.size, 1)), np.cumsum(a * (theta[:, None] - steps[None, :]), axis=1)], axis=1
+    )
     prob = np.exp(z - z.max(axis=1, keepdims=True))
     prob /= prob.sum(axis=1, keepdims=True)
     score = (rng.random((theta.size, 1)) > np.cumsum(prob, axis=1)).sum(axis=1)
@@ -152,13 +156,21 @@ def build_demo_exams(
 
     term = Term.current(today) or Term.objects.order_by("-start").first()
     assert term is not None, "the demo district has terms"
-    held = [min(term.end, term.start + dt.timedelta(days=60)), min(term.end, term.start + dt.timedelta(days=120))]
+    held = [
+        min(term.end, term.start + dt.timedelta(days=60)),
+        min(term.end, term.start + dt.timedelta(days=120)),
+    ]
     names = [f"{grade_level}年级第一次联考（演示）", f"{grade_level}年级第二次联考（演示）"]
     prior: Exam | None = None
     for round_no, (name, held_on) in enumerate(zip(names, held, strict=True)):
         with transaction.atomic():
             exam = Exam.objects.create(
-                name=name, kind=Exam.Kind.JOINT, term=term, grade_level=grade_level, held_on=held_on, prior=prior
+                name=name,
+                kind=Exam.Kind.JOINT,
+                term=term,
+                grade_level=grade_level,
+                held_on=held_on,
+                prior=prior,
             )
             for s, plan in enumerate(plans):
                 specific = rng.normal(0, 0.5, n)

@@ -51,7 +51,9 @@ class FollowUpPlanForm(forms.Form):
         help_text=_("Empty: the exam's borderline line"),
     )  # fmt: skip
     subject = forms.ModelChoiceField(label=_("subject"), queryset=Subject.objects.none(), required=False)
-    status = forms.ChoiceField(label=_("status"), choices=FollowUpPlan.Status.choices, initial=FollowUpPlan.Status.OPEN)
+    status = forms.ChoiceField(
+        label=_("status"), choices=FollowUpPlan.Status.choices, initial=FollowUpPlan.Status.OPEN
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

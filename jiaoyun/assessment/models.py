@@ -153,7 +153,9 @@ class FollowUpPlan(models.Model):
     student = models.ForeignKey(
         "core.Student", on_delete=models.CASCADE, related_name="follow_up_plans", verbose_name=_("student")
     )
-    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="follow_up_plans", verbose_name=_("exam"))
+    exam = models.ForeignKey(
+        Exam, on_delete=models.CASCADE, related_name="follow_up_plans", verbose_name=_("exam")
+    )
     teacher = models.ForeignKey(
         "core.Teacher", on_delete=models.PROTECT, related_name="follow_up_plans", verbose_name=_("teacher")
     )

@@ -40,7 +40,7 @@ class Section:
     columns: list[Column]
     rows: list[list[Any]]
     note: str = ""
-    links: list[str | None] = field(default_factory=list)  # per row: where its first cell points
+    links: list[Any] = field(default_factory=list)  # per row: where its first cell points (str or None)
 
     def display_rows(self) -> list[list[tuple[str, str | None, bool]]]:
         """Cells as (text, link, numeric) for the page and the PDF."""
@@ -179,10 +179,20 @@ def _kp_compare(results: Results, units: list[tuple[str, str, str]], key: str = 
     table = f"{key}_rates"
     by_unit = {}
     for _label, level, unit in units:
-        by_unit[(level, unit)] = {(r["subject"], r[key]): r["rate"] for r in results.rows(table, level=level, unit_id=unit)}
-    keys = sorted({k for d in by_unit.values() for k in d if k[1]}, key=lambda k: (results.subjects().index(k[0]) if k[0] in results.subjects() else 99, k[1]))
-    title = _("Knowledge points: score rates") if key == "knowledge_point" else _("Ability levels: score rates")
-    columns = [Column(_("subject")), Column(_("knowledge point") if key == "knowledge_point" else _("ability level"))]
+        by_unit[(level, unit)] = {
+            (r["subject"], r[key]): r["rate"] for r in results.rows(table, level=level, unit_id=unit)
+        }
+    keys = sorted(
+        {k for d in by_unit.values() for k in d if k[1]},
+        key=lambda k: (results.subjects().index(k[0]) if k[0] in results.subjects() else 99, k[1]),
+    )
+    title = (
+        _("Knowledge points: score rates") if key == "knowledge_point" else _("Ability levels: score rates")
+    )
+    columns = [
+        Column(_("subject")),
+        Column(_("knowledge point") if key == "knowledge_point" else _("ability level")),
+    ]
     columns += [Column(label, "pct") for label, _l, _u in units]
     rows = [[s, k, *[by_unit[(level, unit)].get((s, k)) for _l, level, unit in units]] for s, k in keys]
     if len(units) > 1:
@@ -236,7 +246,9 @@ def district_report(results: Results) -> Report:
 
     # Score bands of the district.
     bands = results.rows("bands", level="district")
-    band_rows = sorted(bands, key=lambda r: (subjects.index(r["subject"]) if r["subject"] in subjects else 99, r["band"]))
+    band_rows = sorted(
+        bands, key=lambda r: (subjects.index(r["subject"]) if r["subject"] in subjects else 99, r["band"])
+    )
     counts = {s: d["count"] for s, d in district.items()}
     report.sections.append(Section("bands", _("Score bands"), [
         Column(_("subject")), Column(_("from"), "num"), Column(_("below"), "num"), Column(_("students"), "int"),
@@ -285,7 +297,11 @@ def district_report(results: Results) -> Report:
     # Value-added of schools.
     va = (summary.get("value_added") or {}).get("schools") or []
     if va:
-        report.sections.append(_va_section("value_added", _("Value-added of schools"), va, names, lambda u: _url("school", exam, u)))
+        report.sections.append(
+            _va_section(
+                "value_added", _("Value-added of schools"), va, names, lambda u: _url("school", exam, u)
+            )
+        )
         # xgettext:no-python-format
         title = _("Value-added of schools (95% interval)")
         report.charts.append(_va_chart("value_added", title, va, names))
@@ -311,11 +327,23 @@ def district_report(results: Results) -> Report:
     return report
 
 
-def _va_section(key: str, title: str, va: list[dict], names: dict, link: Any = None, extra: list | None = None) -> Section:
+def _va_section(
+    key: str, title: str, va: list[dict], names: dict, link: Any = None, extra: list | None = None
+) -> Section:
     rows, links = [], []
     for r in sorted(va, key=lambda r: -(r["value_added"] or 0)):
         unit = int(r["unit_id"])
-        rows.append([names.get(unit, r["unit_id"]), *(extra or []), r["count"], r["value_added"], r["low"], r["high"], call_label(r["call"])])
+        rows.append(
+            [
+                names.get(unit, r["unit_id"]),
+                *(extra or []),
+                r["count"],
+                r["value_added"],
+                r["low"],
+                r["high"],
+                call_label(r["call"]),
+            ]
+        )
         links.append(link(unit) if link else None)
     cols = [Column(_("unit") if not extra else _("class")), *[Column(_("subject")) for _e in extra or []],
             Column(_("students"), "int"), Column(_("value-added"), "signed"), Column(_("interval from"), "signed"),
@@ -360,7 +388,9 @@ def _item_sections(results: Results) -> list[Section]:
         options.setdefault((r["item_id"], r["option"] or ""), {})[r["score_group"]] = r["rate"]
     order = {item_id: i for i, item_id in enumerate(meta)}
     option_rows = []
-    for (item_id, option), rates in sorted(options.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1])):
+    for (item_id, option), rates in sorted(
+        options.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1])
+    ):
         m = meta.get(item_id, {})
         option_rows.append([m.get("subject"), m.get("number"), m.get("key"), option or _("(blank)"),
                             _("yes") if option and option == m.get("key") else "", rates.get("all"),
@@ -419,7 +449,11 @@ def school_report(results: Results, school: School) -> Report:
         Column(_("rank among the district's classes"), "int"), *_rate_columns(),
     ], class_rows, links=links))  # fmt: skip
     class_ids = {int(r["unit_id"]) for r in classes}
-    va = [r for r in (results.summary.get("value_added") or {}).get("classes") or [] if int(r["unit_id"]) in class_ids]
+    va = [
+        r
+        for r in (results.summary.get("value_added") or {}).get("classes") or []
+        if int(r["unit_id"]) in class_ids
+    ]
     if va:
         report.sections.append(_va_section("class_value_added", _("Value-added of the classes (total)"), va, names,
                                            lambda u: _url("class", exam, u)))  # fmt: skip
@@ -444,8 +478,11 @@ def _over_time(results: Results, level: str, unit: str) -> Section:
         section.note = _("No analysed previous exam to compare with.")
         return section
     for subject in results.subjects():
-        now = {r["knowledge_point"]: r["rate_vs_district"]
-               for r in results.rows("knowledge_point_rates", level=level, unit_id=unit, subject=subject) if r["knowledge_point"]}
+        now = {
+            r["knowledge_point"]: r["rate_vs_district"]
+            for r in results.rows("knowledge_point_rates", level=level, unit_id=unit, subject=subject)
+            if r["knowledge_point"]
+        }
         before = {r["knowledge_point"]: r["rate_vs_district"]
                   for r in previous.rows("knowledge_point_rates", level=level, unit_id=unit, subject=subject) if r["knowledge_point"]}  # fmt: skip
         for row in diagnosis.compare_with_previous(now, before):
@@ -463,7 +500,9 @@ def _wrong_items_by_class(results: Results, school_unit: str, names: dict[int, s
                    for r in results.rows("item_rates", level="class", unit_id=[str(c) for c in class_ids])}  # fmt: skip
     rows = []
     for subject in results.subjects():
-        worst = sorted((r for r in school_rates if r["subject"] == subject), key=lambda r: r["rate_vs_district"])[:WEAKEST_ITEMS]
+        worst = sorted(
+            (r for r in school_rates if r["subject"] == subject), key=lambda r: r["rate_vs_district"]
+        )[:WEAKEST_ITEMS]
         for r in worst:
             m = meta.get(r["item_id"], {})
             rows.append([subject, m.get("number"), m.get("knowledge_point"), r["district_rate"], r["rate"],
@@ -474,14 +513,20 @@ def _wrong_items_by_class(results: Results, school_unit: str, names: dict[int, s
     ], rows, note=_("The items with the largest gap between the school's score rate and the district's, per subject."))  # fmt: skip
 
 
-def _borderline(report: Report, results: Results, *, school_id: int | None = None, class_id: int | None = None) -> None:
+def _borderline(
+    report: Report, results: Results, *, school_id: int | None = None, class_id: int | None = None
+) -> None:
     summary = results.summary
     rows = summary.get("borderline") or []
     totals = {r["student_id"]: r for r in results.rows("students", subject=TOTAL)}
     picked = []
     for r in rows:
         t = totals.get(r["student_id"])
-        if t is None or (school_id and t["school_id"] != school_id) or (class_id and t["class_id"] != class_id):
+        if (
+            t is None
+            or (school_id and t["school_id"] != school_id)
+            or (class_id and t["class_id"] != class_id)
+        ):
             continue
         picked.append({**r, "class_id": t["class_id"]})
     students = student_names(r["student_id"] for r in picked)
@@ -506,15 +551,17 @@ def _borderline(report: Report, results: Results, *, school_id: int | None = Non
 
 
 def _plans(report: Report, student_ids: list[int]) -> None:
-    plans = FollowUpPlan.objects.filter(student_id__in=student_ids).select_related(
-        "student", "exam", "teacher", "subject"
-    ).order_by("student_id", "-exam__held_on", "-created_at")
+    plans = (
+        FollowUpPlan.objects.filter(student_id__in=student_ids)
+        .select_related("student", "exam", "teacher", "subject")
+        .order_by("student_id", "-exam__held_on", "-created_at")
+    )
     report.plans = [track_plan(p) for p in plans]
     above, below = _("reached the target"), _("below the target")
     rows = [[p["plan"].student.name, p["plan"].exam.name, p["plan"].teacher.name,
              p["plan"].subject.name if p["plan"].subject else "", p["plan"].plan, p["target"],
              p["plan"].get_status_display(),
-             "; ".join("%s: %s (%s)" % (t["exam"].name, fmt(t["total"], "num"), above if t["crossed"] else below)
+             "; ".join(f"{t['exam'].name}: {fmt(t['total'], 'num')} ({above if t['crossed'] else below})"
                        for t in p["later"])] for p in report.plans]  # fmt: skip
     report.sections.append(Section("plans", _("Follow-up plans (one plan per student)"), [
         Column(_("student")), Column(_("exam")), Column(_("teacher")), Column(_("subject")), Column(_("plan")),
@@ -526,10 +573,12 @@ def track_plan(plan: FollowUpPlan) -> dict:
     """A plan with the student's totals in the later analysed exams, and whether each
     reached the plan's target (or that exam's borderline line)."""
     results = Results.of(plan.exam)
-    line = (results.summary.get("borderline_line") if results else None)
+    line = results.summary.get("borderline_line") if results else None
     target = float(plan.target) if plan.target is not None else line
     later = []
-    for exam in Exam.objects.filter(held_on__gt=plan.exam.held_on, analysis_version__gt=0).order_by("held_on"):
+    for exam in Exam.objects.filter(held_on__gt=plan.exam.held_on, analysis_version__gt=0).order_by(
+        "held_on"
+    ):
         r = Results.of(exam)
         if r is None:
             continue
@@ -592,7 +641,11 @@ def class_report(results: Results, school_class: SchoolClass) -> Report:
     report.charts.append(_kp_chart(kp, "kp", 3))
     report.sections.append(_weakest_items(results, "class", unit))
     va = [r for r in results.rows("subject_value_added", unit_id=school_class.pk)]
-    total_va = [r for r in (results.summary.get("value_added") or {}).get("classes") or [] if int(r["unit_id"]) == school_class.pk]
+    total_va = [
+        r
+        for r in (results.summary.get("value_added") or {}).get("classes") or []
+        if int(r["unit_id"]) == school_class.pk
+    ]
     if va or total_va:
         rows = [[subject_label(r.get("subject", TOTAL)), r["count"], r["value_added"], r["low"], r["high"], call_label(r["call"])]
                 for r in [*va, *total_va]]  # fmt: skip
@@ -623,11 +676,14 @@ def _weakest_items(results: Results, level: str, unit: str) -> Section:
 
 def teacher_report(results: Results, teacher: Teacher) -> Report:
     exam = results.exam
-    report = Report("teacher", _("Teacher report: %(name)s") % {"name": teacher.name}, exam, unit_id=teacher.pk)
+    report = Report(
+        "teacher", _("Teacher report: %(name)s") % {"name": teacher.name}, exam, unit_id=teacher.pk
+    )
     subject_names = set(results.subjects())
     assignments = list(
-        TeachingAssignment.objects.filter(teacher=teacher, subject__name__in=subject_names)
-        .select_related("subject", "school_class__grade", "school_class__school")
+        TeachingAssignment.objects.filter(teacher=teacher, subject__name__in=subject_names).select_related(
+            "subject", "school_class__grade", "school_class__school"
+        )
     )
     classes_in_exam = {int(r["unit_id"]) for r in _units(results, "class", TOTAL)}
     assignments = [a for a in assignments if a.school_class_id in classes_in_exam]
@@ -656,9 +712,17 @@ def teacher_report(results: Results, teacher: Teacher) -> Report:
         for d in teachers:
             if d["teacher_id"] != teacher.pk:
                 continue
-            diag_rows.append([subject, len(d["classes"]), d["value_added"], d["low"], d["high"], call_label(d["call"])])
+            diag_rows.append(
+                [subject, len(d["classes"]), d["value_added"], d["low"], d["high"], call_label(d["call"])]
+            )
             for kp_name, diff in sorted(d.get("kp_difference", {}).items(), key=lambda kv: -(kv[1] or 0)):
-                label = _("strength") if kp_name in d["strengths"] else _("weakness") if kp_name in d["weaknesses"] else ""
+                label = (
+                    _("strength")
+                    if kp_name in d["strengths"]
+                    else _("weakness")
+                    if kp_name in d["weaknesses"]
+                    else ""
+                )
                 kp_rows.append([subject, kp_name, diff, label])
     va_rows = [[class_names([r["unit_id"]]).get(r["unit_id"], r["unit_id"]), r["subject"], r["value_added"], r["low"],
                 r["high"], call_label(r["call"])]
@@ -711,7 +775,9 @@ def _comparable(peers: list[dict], prior: Results | None, subject: str, class_id
 
 def student_report(results: Results, student: Student) -> Report:
     exam = results.exam
-    report = Report("student", _("Student report: %(name)s") % {"name": student.name}, exam, unit_id=student.pk)
+    report = Report(
+        "student", _("Student report: %(name)s") % {"name": student.name}, exam, unit_id=student.pk
+    )
     subjects = _ordered_subjects(results)
     rows = {r["subject"]: r for r in results.rows("students", student_id=student.pk)}
     report.facts = [(_("school"), student.school.name),
@@ -740,7 +806,10 @@ def student_report(results: Results, student: Student) -> Report:
     meta = results.items()
     district_rate = {r["item_id"]: r["rate"] for r in results.rows("item_rates", level="district")}
     wrong = []
-    for r in sorted(results.student_scores(student.pk), key=lambda r: list(meta).index(r["item_id"]) if r["item_id"] in meta else 0):
+    for r in sorted(
+        results.student_scores(student.pk),
+        key=lambda r: list(meta).index(r["item_id"]) if r["item_id"] in meta else 0,
+    ):
         m = meta.get(r["item_id"])
         if m is None or r["score"] >= m["max_score"]:
             continue

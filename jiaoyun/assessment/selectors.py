@@ -91,7 +91,9 @@ def report_subject(*, viewer: Scope, exam: Exam, kind: str, unit_id: int) -> Any
     if kind == "teacher":
         teacher = Teacher.objects.filter(pk=unit_id).first()
         if teacher is None or not (
-            viewer.district or teacher.school_id in viewer.admin_school_ids or teacher.pk in viewer.teacher_ids
+            viewer.district
+            or teacher.school_id in viewer.admin_school_ids
+            or teacher.pk in viewer.teacher_ids
         ):
             raise Http404
         return teacher
@@ -146,10 +148,16 @@ def report_links(*, viewer: Scope, exam: Exam, results: Results) -> list[tuple[s
             .values_list("pk", flat=True)
         }  # fmt: skip
     for c in SchoolClass.objects.filter(pk__in=own_classes).select_related("school", "grade"):
-        links.append((str(_("Class report: %(name)s") % {"name": f"{c.school.name} {c.name}"}), url("class", c.pk)))
+        links.append(
+            (str(_("Class report: %(name)s") % {"name": f"{c.school.name} {c.name}"}), url("class", c.pk))
+        )
     for teacher in Teacher.objects.filter(pk__in=viewer.teacher_ids):
-        links.append((str(_("Teacher report: %(name)s") % {"name": teacher.name}), url("teacher", teacher.pk)))
+        links.append(
+            (str(_("Teacher report: %(name)s") % {"name": teacher.name}), url("teacher", teacher.pk))
+        )
     present = set(pc.unique(totals["student_id"]).to_pylist())
     for student in Student.objects.filter(pk__in=set(viewer.student_ids) & present):
-        links.append((str(_("Student report: %(name)s") % {"name": student.name}), url("student", student.pk)))
+        links.append(
+            (str(_("Student report: %(name)s") % {"name": student.name}), url("student", student.pk))
+        )
     return links

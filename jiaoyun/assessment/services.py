@@ -159,8 +159,10 @@ def read_exam_scores(exam: Exam) -> tuple[pa.Table, pa.Table]:
     scores = pa.concat_tables(parts)
     # A student without a class in the register still counts for the school and district.
     scores = scores.set_column(2, "class_id", pc.fill_null(scores["class_id"], 0))
-    rows = Item.objects.filter(paper__in=papers).select_related("paper__subject").order_by(
-        "paper__subject__code", "position"
+    rows = (
+        Item.objects.filter(paper__in=papers)
+        .select_related("paper__subject")
+        .order_by("paper__subject__code", "position")
     )
     items: dict[str, list[Any]] = {k: [] for k in (
         "item_id", "number", "subject", "max_score", "kind", "key", "knowledge_point", "ability", "question_type"
@@ -190,7 +192,9 @@ def student_subject_totals(exam: Exam) -> dict[str, dict[int, float]]:
     subject_of = dict(zip(items["item_id"].to_pylist(), items["subject"].to_pylist(), strict=True))
     frame = pl.from_arrow(scores.select(["student_id", "item_id", "score"]))
     assert isinstance(frame, pl.DataFrame)
-    frame = frame.with_columns(pl.col("item_id").replace_strict(subject_of, return_dtype=pl.String).alias("subject"))
+    frame = frame.with_columns(
+        pl.col("item_id").replace_strict(subject_of, return_dtype=pl.String).alias("subject")
+    )
     out: dict[str, dict[int, float]] = {}
     for (subject,), part in frame.group_by(["subject"]):
         sums = part.group_by("student_id").agg(pl.col("score").sum())
@@ -233,13 +237,17 @@ def _subject_value_added(
     subject_of = dict(zip(items["item_id"].to_pylist(), items["subject"].to_pylist(), strict=True))
     frame = pl.from_arrow(scores.select(["student_id", "class_id", "item_id", "score"]))
     assert isinstance(frame, pl.DataFrame)
-    frame = frame.with_columns(pl.col("item_id").replace_strict(subject_of, return_dtype=pl.String).alias("subject"))
+    frame = frame.with_columns(
+        pl.col("item_id").replace_strict(subject_of, return_dtype=pl.String).alias("subject")
+    )
     per_student = frame.group_by(["subject", "student_id", "class_id"]).agg(pl.col("score").sum())
     subject_ids = {s.name: s.pk for s in Subject.objects.filter(name__in=set(subject_of.values()))}
     for subject in sorted(set(subject_of.values())):
         part = per_student.filter(pl.col("subject") == subject).sort("student_id")
         lookup = prior.get(subject) or prior.get(TOTAL) or {}
-        prior_scores = np.array([lookup.get(s, np.nan) for s in part["student_id"].to_list()], dtype=np.float64)
+        prior_scores = np.array(
+            [lookup.get(s, np.nan) for s in part["student_id"].to_list()], dtype=np.float64
+        )
         keep = ~np.isnan(prior_scores)
         classes = np.array(part["class_id"].to_list())[keep]
         if keep.sum() < MIN_PRIOR_MATCHES or len(set(classes.tolist())) < 2:
@@ -250,7 +258,7 @@ def _subject_value_added(
         rows += [{"subject": subject, **r, "unit_id": int(r["unit_id"])} for r in va]
         teacher_of = dict(
             TeachingAssignment.objects.filter(
-                subject_id=subject_ids.get(subject), school_class_id__in=[int(c) for c in fit.group_ids]
+                subject_id=subject_ids.get(subject, 0), school_class_id__in=[int(c) for c in fit.group_ids]
             ).values_list("school_class_id", "teacher_id")
         )
         known = [i for i, c in enumerate(fit.group_ids) if int(c) in teacher_of]
@@ -369,8 +377,10 @@ def save_follow_up_plan(
 ) -> FollowUpPlan:
     """Record (or update) a teacher's plan for one borderline student of one exam."""
     with transaction.atomic():
-        obj = FollowUpPlan.objects.select_for_update().get(pk=pk, student=student) if pk else FollowUpPlan(
-            student=student, exam=exam, teacher=teacher
+        obj = (
+            FollowUpPlan.objects.select_for_update().get(pk=pk, student=student)
+            if pk
+            else FollowUpPlan(student=student, exam=exam, teacher=teacher)
         )
         obj.plan, obj.target, obj.subject, obj.status = plan, target, subject, status
         obj.save()

@@ -14,10 +14,18 @@ urlpatterns = [
     path("exams/<int:pk>/analyse/", views.analyse, name="analyse"),
     path("exams/<int:pk>/students/<int:student>/plans/", views.plan_save, name="plan_save"),
     path("exams/<int:pk>/reports/district/", views.report, {"kind": "district"}, name="report_district"),
-    path("exams/<int:pk>/reports/district/report.xlsx", views.report_download, {"kind": "district", "fmt": "xlsx"},
-         name="report_district_xlsx"),
-    path("exams/<int:pk>/reports/district/report.pdf", views.report_download, {"kind": "district", "fmt": "pdf"},
-         name="report_district_pdf"),
+    path(
+        "exams/<int:pk>/reports/district/report.xlsx",
+        views.report_download,
+        {"kind": "district", "fmt": "xlsx"},
+        name="report_district_xlsx",
+    ),
+    path(
+        "exams/<int:pk>/reports/district/report.pdf",
+        views.report_download,
+        {"kind": "district", "fmt": "pdf"},
+        name="report_district_pdf",
+    ),
 ]
 for _kind in ("school", "class", "teacher", "student"):
     urlpatterns += [
@@ -27,4 +35,3 @@ for _kind in ("school", "class", "teacher", "student"):
         path(f"exams/<int:pk>/reports/{_kind}/<int:unit>/report.pdf", views.report_download,
              {"kind": _kind, "fmt": "pdf"}, name=f"report_{_kind}_pdf"),
     ]  # fmt: skip
-

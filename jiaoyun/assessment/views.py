@@ -3,6 +3,8 @@ service, render."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -204,7 +206,9 @@ BUILDERS = {
 }
 
 
-def _report(request: HttpRequest, pk: int, kind: str, unit: int) -> tuple[Exam, reports.Report | None, object]:
+def _report(
+    request: HttpRequest, pk: int, kind: str, unit: int
+) -> tuple[Exam, reports.Report | None, object]:
     viewer = _scope(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
     subject = selectors.report_subject(viewer=viewer, exam=exam, kind=kind, unit_id=unit)
@@ -219,16 +223,20 @@ def report(request: HttpRequest, pk: int, unit: int = 0, *, kind: str) -> HttpRe
     exam, built, subject = _report(request, pk, kind, unit)
     viewer = _scope(request)
     args = [exam.pk] if kind == "district" else [exam.pk, unit]
-    context = {"exam": exam, "report": built, "kind": kind, "unit": unit,
+    context: dict[str, Any] = {"exam": exam, "report": built, "kind": kind, "unit": unit,
                "xlsx_url": reverse(f"assessment:report_{kind}_xlsx", args=args),
                "pdf_url": reverse(f"assessment:report_{kind}_pdf", args=args)}  # fmt: skip
     if built is not None and built.borderline:
-        plannable = [b for b in built.borderline if b.get("student") and selectors.may_plan_for(viewer, b["student"])]
+        plannable = [
+            b for b in built.borderline if b.get("student") and selectors.may_plan_for(viewer, b["student"])
+        ]
         context["plan_form"] = FollowUpPlanForm() if plannable else None
         context["plannable"] = plannable
     if built is not None:
         context["my_plans"] = [
-            p for p in built.plans if p["plan"].teacher_id in viewer.teacher_ids and p["plan"].exam_id == exam.pk
+            p
+            for p in built.plans
+            if p["plan"].teacher_id in viewer.teacher_ids and p["plan"].exam_id == exam.pk
         ]
     return render(request, "assessment/report.html", context)
 
@@ -243,7 +251,11 @@ def report_download(request: HttpRequest, pk: int, unit: int = 0, *, kind: str, 
         action=AuditEvent.Action.EXPORT,
         target=f"exam:{exam.pk}:report:{kind}:{unit}",
         request=request,
-        detail={"format": fmt, "sections": len(built.sections), "rows": sum(len(s.rows) for s in built.sections)},
+        detail={
+            "format": fmt,
+            "sections": len(built.sections),
+            "rows": sum(len(s.rows) for s in built.sections),
+        },
     )
     if fmt == "xlsx":
         return xlsx_response(downloads.report_xlsx(built), f"{name}.xlsx")
@@ -266,7 +278,9 @@ def plan_save(request: HttpRequest, pk: int, student: int) -> HttpResponse:
     teacher = Teacher.objects.get(pk=next(iter(viewer.teacher_ids)))
     existing = None
     if request.POST.get("plan_id"):
-        existing = FollowUpPlan.objects.filter(pk=request.POST["plan_id"], student=target, teacher=teacher).first()
+        existing = FollowUpPlan.objects.filter(
+            pk=request.POST["plan_id"], student=target, teacher=teacher
+        ).first()
         if existing is None:
             raise Http404
     form = FollowUpPlanForm(request.POST)

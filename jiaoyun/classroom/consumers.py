@@ -201,9 +201,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
                 question = services.reveal_question(question=question, key=content["key"])
             else:
                 question = services.reveal_question(question=question)
-            verdicts = {
-                str(sid): ok for sid, ok in question.answers.values_list("student_id", "is_correct")
-            }
+            verdicts = {str(sid): ok for sid, ok in question.answers.values_list("student_id", "is_correct")}
             return selectors.question_payload(question), verdicts
 
         done = await _db(act)()
@@ -308,4 +306,3 @@ class StudentConsumer(AsyncJsonWebsocketConsumer):
     async def cls_ended(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "ended"})
         await self.close(code=CLOSE_ENDED)
-

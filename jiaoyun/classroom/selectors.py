@@ -53,9 +53,7 @@ def teacher_sessions(scope: Scope) -> QuerySet[LiveSession]:
 
 def teacher_session(scope: Scope, pk: int) -> LiveSession | None:
     """A session the viewer runs, for a class they still teach."""
-    return (
-        teacher_sessions(scope).filter(pk=pk, school_class_id__in=scope.roster_class_ids).first()
-    )
+    return teacher_sessions(scope).filter(pk=pk, school_class_id__in=scope.roster_class_ids).first()
 
 
 def student_sessions(student: Student) -> QuerySet[LiveSession]:
@@ -144,9 +142,7 @@ def student_state(session: LiveSession, student: Student) -> dict[str, Any]:
 
 def session_report(session: LiveSession) -> list[dict[str, Any]]:
     """Each question asked with its distribution, counts and who answered what."""
-    names = dict(
-        Student.objects.filter(school_class_id=session.school_class_id).values_list("pk", "name")
-    )
+    names = dict(Student.objects.filter(school_class_id=session.school_class_id).values_list("pk", "name"))
     rows = []
     for question in session.questions.prefetch_related("answers"):
         answers = sorted(question.answers.all(), key=lambda a: names.get(a.student_id, ""))
@@ -160,7 +156,11 @@ def session_report(session: LiveSession) -> list[dict[str, Any]]:
                 "correct": sum(1 for a in answers if a.is_correct),
                 "distribution": distribution,
                 "answers": [
-                    {"name": names.get(a.student_id, "?"), "text": display_value(question, a.value), "ok": a.is_correct}
+                    {
+                        "name": names.get(a.student_id, "?"),
+                        "text": display_value(question, a.value),
+                        "ok": a.is_correct,
+                    }
                     for a in answers
                 ],
             }

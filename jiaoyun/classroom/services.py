@@ -80,9 +80,7 @@ def create_question_set(*, teacher: Teacher, title: str, subject: Subject | None
 @transaction.atomic
 def add_question(*, question_set: QuestionSet, spec: QuestionSpec) -> Question:
     last = question_set.questions.order_by("-position").values_list("position", flat=True).first()
-    return Question.objects.create(
-        question_set=question_set, position=(last or 0) + 1, **_fields(spec)
-    )
+    return Question.objects.create(question_set=question_set, position=(last or 0) + 1, **_fields(spec))
 
 
 def _fields(spec: QuestionSpec) -> dict[str, Any]:
@@ -156,9 +154,7 @@ def ask_question(
     session = LiveSession.objects.select_for_update().get(pk=session.pk)
     if not session.is_open:
         raise QuestionError("ended")
-    closed = list(
-        session.questions.filter(status=SessionQuestion.Status.OPEN).values_list("pk", flat=True)
-    )
+    closed = list(session.questions.filter(status=SessionQuestion.Status.OPEN).values_list("pk", flat=True))
     if closed:
         SessionQuestion.objects.filter(pk__in=closed).update(
             status=SessionQuestion.Status.CLOSED, closed_at=timezone.now()

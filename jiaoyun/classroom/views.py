@@ -59,7 +59,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def start(request: HttpRequest) -> HttpResponse:
     teacher = _teacher(request)
     scope = request.scope  # type: ignore[attr-defined]
-    school_class = selectors.taught_classes(scope).filter(pk=_int(request.POST.get("school_class"))).first()
+    school_class = (
+        selectors.taught_classes(scope).filter(pk=_int(request.POST.get("school_class")) or 0).first()
+    )
     if school_class is None:
         raise Http404
     question_set = None
@@ -81,6 +83,17 @@ def start(request: HttpRequest) -> HttpResponse:
         question_set=question_set,
     )  # fmt: skip
     return redirect("classroom:screen", session.pk)
+
+
+def _join_url(request: HttpRequest, code: str) -> str:
+    path = reverse("classroom:join") + f"?code={code}"
+    try:
+        return request.build_absolute_uri(path)
+    except AttributeError:
+        # Under ASGI `request.scope` is the connection's scope, which the ScopeMiddleware
+        # replaces with the viewer's Scope; Django then cannot read the scheme from it.
+        secure = request.META.get("HTTP_X_FORWARDED_PROTO") == "https"
+        return f"{'https' if secure else 'http'}://{request.get_host()}{path}"
 
 
 def _ui_strings() -> dict[str, str]:
@@ -122,7 +135,7 @@ def screen(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     if not session.is_open:
         return redirect("classroom:report", pk)
-    join_url = request.build_absolute_uri(reverse("classroom:join") + f"?code={session.join_code}")
+    join_url = _join_url(request, session.join_code)
     prepared = []
     if session.question_set is not None:
         prepared = [
@@ -135,7 +148,7 @@ def screen(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "session": session,
             "join_url": join_url,
-            "qr_svg": mark_safe(_qr_svg(join_url)),  # noqa: S308 (SVG generated here, no user input)
+            "qr_svg": mark_safe(_qr_svg(join_url)),
             "prepared": prepared,
             "kinds": SessionQuestion._meta.get_field("kind").choices,
             "i18n": _ui_strings(),
@@ -188,7 +201,9 @@ def survey(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("classroom:survey", pk)
         previous = {**previous, **given}
     rows = [{"question": q, "previous": previous.get(q.pk), "error": q.pk in errors} for q in questions]
-    return render(request, "classroom/survey.html", {"session": session, "rows": rows}, status=400 if errors else 200)
+    return render(
+        request, "classroom/survey.html", {"session": session, "rows": rows}, status=400 if errors else 200
+    )
 
 
 def _survey_value(question: SessionQuestion, post: Any) -> Any:
@@ -211,7 +226,7 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
     session = selectors.teacher_session(request.scope, pk)  # type: ignore[attr-defined]
     if session is None:
         raise Http404
-    join_url = request.build_absolute_uri(reverse("classroom:join") + f"?code={session.join_code}")
+    join_url = _join_url(request, session.join_code)
     return render(
         request,
         "classroom/report.html",

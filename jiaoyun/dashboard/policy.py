@@ -11,7 +11,6 @@ from django.conf import settings
 
 from jiaoyun.analytics.warehouse.policy import Policy
 
-
 _memo: dict[str, Policy] = {}
 
 

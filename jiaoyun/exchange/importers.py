@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from django.db.models import Model
+from django.db import connections, router
+from django.db.models import DateField, DateTimeField, Field, Model
 
 from jiaoyun.core.identity import birth_date_of, gender_of, id_number_problem
 from jiaoyun.core.models import (
@@ -55,6 +56,7 @@ from jiaoyun.exchange.values import (
 # an 80,000-row file takes a few dozen queries.
 LOOKUP_CHUNK = 5000
 WRITE_BATCH = 2000
+INSERT_BATCH = 5000
 # A file this long is a mistake (a whole province's register) rather than one school's or
 # one district's list.
 MAX_ROWS = 300_000
@@ -84,12 +86,6 @@ def stage_start(level: int) -> int:
 def school_year_of(day: dt.date) -> int:
     """The year a school year starts in: it turns over in August."""
     return day.year if day.month >= 8 else day.year - 1
-
-
-def saved(pk: int | None) -> int:
-    """The primary key of a row staged earlier and written by now."""
-    assert pk is not None
-    return pk
 
 
 def chunked(items: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[Any]]:
@@ -175,6 +171,8 @@ class Importer:
         self.header: HeaderMatch | None = None
         self.rows: list[Any] = []  # the rows that passed clean_row, staged
         self._first_rows: dict[tuple[str, str], int] = {}
+        self._cells: list[Any] = []
+        self._choice_memo: dict[tuple[str, str], str | None] = {}
         self._school_memo: dict[tuple[str, str], int | tuple[str, str, dict[str, Any]]] = {}
 
     # -- the pipeline ------------------------------------------------------------------------
@@ -193,7 +191,8 @@ class Importer:
             outcome.issues = self.issues
             return outcome
         total = max(table.height - self.header.row_number, 0)
-        cells_at = [(column, self.header.positions.get(column.key)) for column in self.columns]
+        present = list(self.header.positions.items())
+        absent = {column.key: "" for column in self.columns if column.key not in self.header.positions}
         count = 0
         for number, cells in rows:
             if not any(c not in (None, "") for c in cells):
@@ -202,8 +201,12 @@ class Importer:
             if count > MAX_ROWS:
                 self.issues.append(Issue(None, "", "", "too_many_rows", {"limit": MAX_ROWS}))
                 break
-            values = {column.key: (cells[pos] if pos is not None and pos < len(cells) else None)
-                      for column, pos in cells_at}  # fmt: skip
+            # Every cell as text once; the few checks that need the cell as Excel stored it
+            # (a number that lost digits) ask `raw`.
+            width = len(cells)
+            values = {key: text(cells[pos]) if pos < width else "" for key, pos in present}
+            values.update(absent)
+            self._cells = cells
             self.clean_row(number, values)
             if count % PROGRESS_EVERY == 0:
                 self.ctx.progress(count, total)
@@ -265,14 +268,20 @@ class Importer:
     def problem(self, row: int, key: str, raw: Any, code: str, **params: Any) -> None:
         self.issues.append(Issue(row, self.column_header(key), text(raw), code, params))
 
+    def raw(self, key: str) -> Any:
+        """The current row's cell as read from the file (a float, a date...), not as text."""
+        assert self.header is not None
+        position = self.header.positions.get(key)
+        return self._cells[position] if position is not None and position < len(self._cells) else None
+
     def present(self, key: str) -> bool:
         assert self.header is not None
         return key in self.header.positions
 
     def required_text(
-        self, row: int, values: dict[str, Any], key: str, max_length: int | None = None
+        self, row: int, values: dict[str, str], key: str, max_length: int | None = None
     ) -> str | None:
-        value = text(values[key])
+        value = values[key]
         if not value:
             self.problem(row, key, "", "required")
             return None
@@ -281,9 +290,9 @@ class Importer:
             return None
         return value
 
-    def optional_text(self, row: int, values: dict[str, Any], key: str, max_length: int) -> str | None:
+    def optional_text(self, row: int, values: dict[str, str], key: str, max_length: int) -> str | None:
         """None when the cell is empty (or the column absent): keep what the register has."""
-        value = text(values[key])
+        value = values[key]
         if not value:
             return None
         if len(value) > max_length:
@@ -291,19 +300,27 @@ class Importer:
             return None
         return value
 
-    def choice(self, row: int, values: dict[str, Any], column: Column) -> str | None:
-        raw = values[column.key]
-        if not text(raw):
+    def choice(self, row: int, values: dict[str, str], column: Column) -> str | None:
+        value = values[column.key]
+        if not value:
             return None
+        # A column of choices holds a handful of distinct labels: look each up once.
+        memo_key = (column.key, value)
         try:
-            return parse_choice(raw, column.choices)
-        except BadValue:
-            self.problem(row, column.key, raw, "bad_choice", accepted=formats.accepted_labels(column))
-            return None
+            found = self._choice_memo[memo_key]
+        except KeyError:
+            try:
+                found = parse_choice(value, column.choices)
+            except BadValue:
+                found = None
+            self._choice_memo[memo_key] = found
+        if found is None:
+            self.problem(row, column.key, value, "bad_choice", accepted=formats.accepted_labels(column))
+        return found
 
-    def date(self, row: int, values: dict[str, Any], key: str, low: dt.date, high: dt.date) -> dt.date | None:
+    def date(self, row: int, values: dict[str, str], key: str, low: dt.date, high: dt.date) -> dt.date | None:
         raw = values[key]
-        if raw is None or raw == "":
+        if not raw:
             return None
         try:
             value = parse_date(raw)
@@ -315,9 +332,9 @@ class Importer:
             return None
         return value
 
-    def year(self, row: int, values: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    def year(self, row: int, values: dict[str, str], key: str, low: int, high: int) -> int | None:
         raw = values[key]
-        if not text(raw):
+        if not raw:
             return None
         try:
             return parse_year(raw, low=low, high=high)
@@ -325,9 +342,9 @@ class Importer:
             self.problem(row, key, raw, exc.code, **exc.params)
             return None
 
-    def school(self, row: int, values: dict[str, Any]) -> int | None:
+    def school(self, row: int, values: dict[str, str]) -> int | None:
         """The row's school: by code or name, else the import's school; in the importer's reach."""
-        code, name = text(values.get("school_code")), text(values.get("school_name"))
+        code, name = values.get("school_code", ""), values.get("school_name", "")
         memo_key = (code, name)
         found = self._school_memo.get(memo_key)
         if found is None:
@@ -363,7 +380,7 @@ class Importer:
             return (key, "school_not_of_job", {"school": reg.school_name(self.ctx.job_school_id)})
         return school_id
 
-    def grade_level(self, row: int, values: dict[str, Any], school_id: int | None) -> int | None:
+    def grade_level(self, row: int, values: dict[str, str], school_id: int | None) -> int | None:
         """The grade as a level (-2..12): 七年级, 初一, 7, Grade 7; or 2023级 (by entry year)."""
         raw = values["grade"]
         value = key_text(raw)
@@ -391,15 +408,15 @@ class Importer:
         return level
 
     def id_number(
-        self, row: int, values: dict[str, Any], *, birth: dt.date | None, gender: str | None
+        self, row: int, values: dict[str, str], *, birth: dt.date | None, gender: str | None
     ) -> tuple[str | None, bool]:
         """The ID number (None when empty) and whether it is good; checks the stated birth
         date and gender against it."""
         raw = values["id_number"]
-        if number_lost_digits(raw, length=18):
+        if number_lost_digits(self.raw("id_number"), length=18):
             self.problem(row, "id_number", raw, "id_lost_digits")
             return None, False
-        value = text(raw).replace(" ", "").upper()
+        value = raw.replace(" ", "").upper()
         if not value:
             return None, True
         problem = id_number_problem(value)
@@ -420,12 +437,12 @@ class Importer:
         return value, ok
 
     def person_basics(
-        self, row: int, values: dict[str, Any], low_birth: dt.date
+        self, row: int, values: dict[str, str], low_birth: dt.date
     ) -> tuple[str | None, dt.date | None, str | None, bool]:
         """Gender, birth date and ID number, the first two taken from the ID number when empty."""
         gender_column = next(c for c in self.columns if c.key == "gender")
         gender = self.choice(row, values, gender_column)
-        gender_ok = gender is not None or not text(values["gender"])
+        gender_ok = gender is not None or not values["gender"]
         birth_raw = values["birth_date"]
         birth = self.date(row, values, "birth_date", low_birth, self.ctx.today)
         birth_ok = birth is not None or birth_raw in (None, "")
@@ -453,7 +470,7 @@ class Importer:
 
     # -- what each kind defines -------------------------------------------------------------
 
-    def clean_row(self, row: int, values: dict[str, Any]) -> None:
+    def clean_row(self, row: int, values: dict[str, str]) -> None:
         raise NotImplementedError
 
     def stage(self) -> None:
@@ -475,6 +492,49 @@ def _values_by_key(
         for values in model._default_manager.filter(**{f"{key}__in": part}).values_list(key, *fields):
             found[values[0]] = values[1:]
     return found
+
+
+def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """INSERT rows of plain values with the cursor's executemany.
+
+    bulk_create builds a model instance per row and prepares every field of every row in
+    Python, about 30 µs a row; a district's first import writes some 450,000 rows (students,
+    class history, guardians and their links), so that was most of the import's time.
+    `columns` are attribute names (`school_id`); the model's other fields get their
+    defaults, and dates are adapted for the database here. Rows written this way have no
+    primary keys in Python: read them back by a unique key.
+    """
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    given = [cast(Field, meta.get_field(name)) for name in columns]
+    rest = [f for f in meta.concrete_fields if not f.primary_key and f not in given]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
+    fields = given + rest
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(meta.db_table),
+        ", ".join(quote(f.column or f.name) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    dates = [i for i, f in enumerate(given) if isinstance(f, DateField) and not isinstance(f, DateTimeField)]
+    adapt = connection.ops.adapt_datefield_value
+    written = 0
+    batch: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for values in rows:
+            if dates:
+                values = list(values)
+                for i in dates:
+                    values[i] = adapt(values[i])
+            batch.append((*values, *defaults))
+            if len(batch) == INSERT_BATCH:
+                cursor.executemany(sql, batch)
+                written += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            written += len(batch)
+    return written
 
 
 def _bulk_update_grouped(model: type[Model], changes: list[tuple[Model, frozenset[str]]]) -> None:
@@ -545,9 +605,9 @@ class StudentImporter(Importer):
         self.guardian_ids: dict[str, int] = {}
         self.created = self.updated = self.unchanged = 0
 
-    def clean_row(self, row: int, values: dict[str, Any]) -> None:
+    def clean_row(self, row: int, values: dict[str, str]) -> None:
         before = len(self.issues)
-        student_no = text(values["student_no"]).upper()
+        student_no = values["student_no"].upper()
         if not student_no:
             self.problem(row, "student_no", "", "required")
         elif len(student_no) > 20 or not student_no.isascii() or not student_no.isalnum():
@@ -564,7 +624,7 @@ class StudentImporter(Importer):
             grade_id = self.register.grade_by_level.get((school_id, level))
             if grade_id is None:
                 self.problem(row, "grade", values["grade"], "grade_not_in_school",
-                             school=self.register.school_name(school_id), grade=text(values["grade"]))  # fmt: skip
+                             school=self.register.school_name(school_id), grade=values["grade"])  # fmt: skip
             else:
                 class_id = self._class(row, values, school_id, grade_id)
         enrolment_year = self.year(row, values, "enrolment_year", 1990, self.ctx.today.year + 1)
@@ -581,7 +641,7 @@ class StudentImporter(Importer):
             class_id=class_id, household=household, status=status, address=address, guardians=guardians,
         ))  # fmt: skip
 
-    def _class(self, row: int, values: dict[str, Any], school_id: int, grade_id: int) -> int | None:
+    def _class(self, row: int, values: dict[str, str], school_id: int, grade_id: int) -> int | None:
         raw = values["class"]
         memo_key = (grade_id, text(raw))
         found = self._class_memo.get(memo_key)
@@ -594,7 +654,7 @@ class StudentImporter(Importer):
         if found == "unknown_class":
             params = {
                 "school": self.register.school_name(school_id),
-                "grade": text(values["grade"]),
+                "grade": values["grade"],
                 "class": text(raw),
             }
         self.problem(row, "class", raw, found, **params)
@@ -609,17 +669,17 @@ class StudentImporter(Importer):
             return exc.code
         return self.register.class_by_number.get((grade_id, number), "unknown_class")
 
-    def _guardians(self, row: int, values: dict[str, Any]) -> list[GuardianEntry]:
+    def _guardians(self, row: int, values: dict[str, str]) -> list[GuardianEntry]:
         found: list[GuardianEntry] = []
         for keys in self.GUARDIAN_COLUMNS:
             name_key, relation_key, phone_key = keys
             name = self.optional_text(row, values, name_key, 50)
             phone_raw = values[phone_key]
             relation = self.choice(row, values, self._columns[relation_key])
-            if not text(phone_raw) and not name:
+            if not phone_raw and not name:
                 continue
-            if not text(phone_raw) or not text(values[name_key]):
-                missing = phone_key if not text(phone_raw) else name_key
+            if not phone_raw or not text(values[name_key]):
+                missing = phone_key if not phone_raw else name_key
                 self.problem(row, missing, "", "guardian_incomplete")
                 continue
             try:
@@ -761,41 +821,44 @@ class StudentImporter(Importer):
         new_rows = [r for r in self.rows if r.pk is None]
         # Only rows that were in the register can have changed class.
         moved = [r for r in self.rows if r.class_changed]
-        students = [
-            Student(
-                student_no=r.student_no, name=r.name, gender=r.gender, birth_date=r.birth_date,
-                id_number=r.id_number, enrolment_year=r.enrolment_year, school_id=r.school_id,
-                school_class_id=r.class_id, household=r.household or Student.Household.LOCAL,
-                status=r.status or Student.Status.ENROLLED, address=r.address or "",
-            )
-            for r in new_rows
-        ]  # fmt: skip
-        Student.objects.bulk_create(students, batch_size=WRITE_BATCH)
-        for r, student in zip(new_rows, students, strict=True):
-            r.pk = student.pk
+        insert_rows(
+            Student,
+            ("student_no", "name", "gender", "birth_date", "id_number", "enrolment_year", "school_id",
+             "school_class_id", "household", "status", "address"),
+            ((r.student_no, r.name, r.gender, r.birth_date, r.id_number, r.enrolment_year, r.school_id, r.class_id,
+              r.household or Student.Household.LOCAL, r.status or Student.Status.ENROLLED, r.address or "")
+             for r in new_rows),
+        )  # fmt: skip
+        created = _values_by_key(Student, "student_no", [r.student_no for r in new_rows], ("pk",))
+        for r in new_rows:
+            r.pk = created[r.student_no][0]
         changed = [r for r in self.rows if r.changes]
         _bulk_update_grouped(
             Student, [(Student(pk=r.pk, **r.changes), frozenset(r.changes)) for r in changed]
         )
         for part in chunked([r.pk for r in moved]):
             ClassEnrolment.objects.filter(student_id__in=part, end__isnull=True).update(end=today)
-        enrolments = [ClassEnrolment(student_id=saved(r.pk), school_class_id=r.class_id, start=today, reason=REASON_IMPORTED)
-                      for r in new_rows]  # fmt: skip
+        enrolments = [(r.pk, r.class_id, today, REASON_IMPORTED) for r in new_rows]
         enrolments += [
-            ClassEnrolment(student_id=saved(r.pk), school_class_id=r.class_id, start=today,
-                           reason=REASON_TRANSFER if r.moved_from_school is not None else REASON_CLASS_CHANGE)
+            (
+                r.pk,
+                r.class_id,
+                today,
+                REASON_TRANSFER if r.moved_from_school is not None else REASON_CLASS_CHANGE,
+            )
             for r in moved
-        ]  # fmt: skip
-        ClassEnrolment.objects.bulk_create(enrolments, batch_size=WRITE_BATCH)
-        Guardian.objects.bulk_create(self.new_guardians, batch_size=WRITE_BATCH)
-        for guardian in self.new_guardians:
-            self.guardian_ids[guardian.phone] = guardian.pk
+        ]
+        insert_rows(ClassEnrolment, ("student_id", "school_class_id", "start", "reason"), enrolments)
+        insert_rows(Guardian, ("name", "phone"), ((g.name, g.phone) for g in self.new_guardians))
+        made = _values_by_key(Guardian, "phone", [g.phone for g in self.new_guardians], ("pk",))
+        for phone, (pk,) in made.items():
+            self.guardian_ids[phone] = pk
         _bulk_update_grouped(Guardian, self.guardian_renames)
-        StudentGuardian.objects.bulk_create(
-            [StudentGuardian(student_id=saved(r.pk), guardian_id=self.guardian_ids[phone], relation=relation)
-             for r, phone, relation in self.new_links],
-            batch_size=WRITE_BATCH,
-        )  # fmt: skip
+        insert_rows(
+            StudentGuardian,
+            ("student_id", "guardian_id", "relation"),
+            ((r.pk, self.guardian_ids[phone], relation) for r, phone, relation in self.new_links),
+        )
         _bulk_update_grouped(StudentGuardian, self.relinks)
 
 
@@ -842,9 +905,9 @@ class TeacherImporter(Importer):
         self.low_birth = dt.date(ctx.today.year - 80, 1, 1)
         self.created = self.updated = self.unchanged = 0
 
-    def clean_row(self, row: int, values: dict[str, Any]) -> None:
+    def clean_row(self, row: int, values: dict[str, str]) -> None:
         before = len(self.issues)
-        staff_no = text(values["staff_no"]).upper()
+        staff_no = values["staff_no"].upper()
         if not staff_no:
             self.problem(row, "staff_no", "", "required")
         elif len(staff_no) > 20 or not staff_no.isascii() or not staff_no.replace("-", "").isalnum():
@@ -855,22 +918,22 @@ class TeacherImporter(Importer):
         gender, birth, id_number, _ok = self.person_basics(row, values, self.low_birth)
         self.unique_in_file(row, "id_number", id_number)
         phone = None
-        if text(values["phone"]):
+        if values["phone"]:
             try:
                 phone = parse_phone(values["phone"])
             except BadValue as exc:
                 self.problem(row, "phone", values["phone"], exc.code)
         subject_id = None
-        if text(values["subject"]):
+        if values["subject"]:
             subject_id = self.register.subjects.get(key_text(values["subject"]))
             if subject_id is None:
                 accepted = self.register.subject_names
                 self.problem(row, "subject", values["subject"], "unknown_subject", accepted=accepted)
         title = self.choice(row, values, self._columns["title"])
-        if title is None and not text(values["title"]):
+        if title is None and not values["title"]:
             self.problem(row, "title", "", "required")
         qualification = self.choice(row, values, self._columns["qualification"])
-        if qualification is None and not text(values["qualification"]):
+        if qualification is None and not values["qualification"]:
             self.problem(row, "qualification", "", "required")
         status = self.choice(row, values, self._columns["status"])
         school_id = self.school(row, values)
@@ -942,29 +1005,26 @@ class TeacherImporter(Importer):
     def apply(self) -> None:
         today = self.ctx.today
         new_rows = [r for r in self.rows if r.pk is None]
-        teachers = [
-            Teacher(
-                staff_no=r.staff_no, name=r.name, gender=r.gender, birth_date=r.birth_date, id_number=r.id_number,
-                phone=r.phone or "", subject_id=r.subject_id, title=r.title, qualification=r.qualification,
-                status=r.status or Teacher.Status.ESTABLISHED, school_id=r.school_id,
-                joined_school_on=r.joined_school_on, started_teaching_year=r.started_teaching_year,
-            )
-            for r in new_rows
-        ]  # fmt: skip
-        Teacher.objects.bulk_create(teachers, batch_size=WRITE_BATCH)
-        for r, teacher in zip(new_rows, teachers, strict=True):
-            r.pk = teacher.pk
+        insert_rows(
+            Teacher,
+            ("staff_no", "name", "gender", "birth_date", "id_number", "phone", "subject_id", "title",
+             "qualification", "status", "school_id", "joined_school_on", "started_teaching_year"),
+            ((r.staff_no, r.name, r.gender, r.birth_date, r.id_number, r.phone or "", r.subject_id, r.title,
+              r.qualification, r.status or Teacher.Status.ESTABLISHED, r.school_id, r.joined_school_on,
+              r.started_teaching_year) for r in new_rows),
+        )  # fmt: skip
+        created = _values_by_key(Teacher, "staff_no", [r.staff_no for r in new_rows], ("pk",))
+        for r in new_rows:
+            r.pk = created[r.staff_no][0]
         _bulk_update_grouped(
             Teacher, [(Teacher(pk=r.pk, **r.changes), frozenset(r.changes)) for r in self.rows if r.changes]
         )
         moved = [r for r in self.rows if r.moved]
         for part in chunked([r.pk for r in moved]):
             TeacherPosting.objects.filter(teacher_id__in=part, end__isnull=True).update(end=today)
-        postings = [TeacherPosting(teacher_id=saved(r.pk), school_id=r.school_id, start=r.joined_school_on or today,
-                                   reason=REASON_IN_POST) for r in new_rows]  # fmt: skip
-        postings += [TeacherPosting(teacher_id=saved(r.pk), school_id=r.school_id, start=today, reason=REASON_POSTED)
-                     for r in moved]  # fmt: skip
-        TeacherPosting.objects.bulk_create(postings, batch_size=WRITE_BATCH)
+        postings = [(r.pk, r.school_id, r.joined_school_on or today, REASON_IN_POST) for r in new_rows]
+        postings += [(r.pk, r.school_id, today, REASON_POSTED) for r in moved]
+        insert_rows(TeacherPosting, ("teacher_id", "school_id", "start", "reason"), postings)
 
 
 # -- classes ----------------------------------------------------------------------------------
@@ -995,11 +1055,11 @@ class ClassImporter(Importer):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.rows: list[ClassRow] = []
-        self.raw: list[dict[str, Any]] = []
+        self.extras: list[dict[str, str]] = []  # campus and head teacher, resolved in stage()
         self.new_grades: dict[tuple[int, int], Grade] = {}
         self.created = self.updated = self.unchanged = 0
 
-    def clean_row(self, row: int, values: dict[str, Any]) -> None:
+    def clean_row(self, row: int, values: dict[str, str]) -> None:
         before = len(self.issues)
         school_id = self.school(row, values)
         level = self.grade_level(row, values, school_id)
@@ -1009,9 +1069,9 @@ class ClassImporter(Importer):
             and level not in self.register.schools[school_id].levels
         ):
             self.problem(row, "grade", values["grade"], "level_not_in_school",
-                         school=self.register.school_name(school_id), grade=text(values["grade"]))  # fmt: skip
+                         school=self.register.school_name(school_id), grade=values["grade"])  # fmt: skip
         number = None
-        if not text(values["class"]):
+        if not values["class"]:
             self.problem(row, "class", "", "required")
         else:
             try:
@@ -1023,9 +1083,7 @@ class ClassImporter(Importer):
             return
         assert school_id is not None and level is not None and number is not None
         self.rows.append(ClassRow(row, school_id, level, number, entry_year, None, None))
-        self.raw.append(
-            {"campus": text(values["campus"]), "head_teacher": text(values["head_teacher"]).upper()}
-        )
+        self.extras.append({"campus": values["campus"], "head_teacher": values["head_teacher"].upper()})
 
     def stage(self) -> None:
         first: dict[tuple[int, int, int], int] = {}
@@ -1039,7 +1097,7 @@ class ClassImporter(Importer):
         staff = _values_by_key(
             Teacher,
             "staff_no",
-            sorted({raw["head_teacher"] for raw in self.raw if raw["head_teacher"]}),
+            sorted({raw["head_teacher"] for raw in self.extras if raw["head_teacher"]}),
             ("pk", "school_id"),
         )
         current = {
@@ -1049,7 +1107,7 @@ class ClassImporter(Importer):
             )
         }
         school_year = school_year_of(self.ctx.today)
-        for r, raw in zip(self.rows, self.raw, strict=True):
+        for r, raw in zip(self.rows, self.extras, strict=True):
             school_name = self.register.school_name(r.school_id)
             if raw["campus"]:
                 r.campus_id = campuses.get((r.school_id, key_text(raw["campus"])))

@@ -9,6 +9,7 @@ Every parser returns the clean value or raises `BadValue` with a message code (s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -37,6 +38,10 @@ _SERIAL_RE = re.compile(r"^\d{2,6}(\.0+)?$")
 def text(raw: Any) -> str:
     """A cell as trimmed text. Whole-number floats lose their `.0` (calamine reads every
     number cell as a float), and full-width digits and brackets become ASCII."""
+    if type(raw) is str:  # most cells: the fast path
+        if raw.isascii():
+            return raw.strip()
+        return unicodedata.normalize("NFKC", raw).strip()
     if raw is None:
         return ""
     if isinstance(raw, bool):
@@ -57,7 +62,7 @@ def text(raw: Any) -> str:
 
 def key_text(raw: Any) -> str:
     """Text for comparing labels: no spaces at all, lower case."""
-    return re.sub(r"\s+", "", text(raw)).lower()
+    return "".join(text(raw).split()).lower()
 
 
 def parse_date(raw: Any) -> dt.date:
@@ -69,7 +74,12 @@ def parse_date(raw: Any) -> dt.date:
         return raw
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         return _from_serial(float(raw))
-    value = text(raw)
+    return _parse_date_text(text(raw))
+
+
+# A file holds a few thousand distinct dates in tens of thousands of rows.
+@functools.lru_cache(maxsize=65536)
+def _parse_date_text(value: str) -> dt.date:
     value = _DATE_TIME_TAIL_RE.sub("", value)
     match = _DATE_SEP_RE.match(value) or _COMPACT_DATE_RE.match(value)
     if match:

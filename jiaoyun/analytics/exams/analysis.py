@@ -9,9 +9,17 @@ from typing import Any
 import ibis
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from jiaoyun.analytics.exams import classical, diagnosis, multilevel, reports
-from jiaoyun.analytics.exams.tables import ExamDataError, ScoreMatrix, as_arrow, as_ibis, score_matrix
+from jiaoyun.analytics.exams.tables import (
+    ExamDataError,
+    ScoreMatrix,
+    as_arrow,
+    as_ibis,
+    check_columns,
+    score_matrix,
+)
 from jiaoyun.analytics.psychometrics import irt
 
 
@@ -24,6 +32,7 @@ class ExamOptions:
     borderline_cut: float | None = None  # fraction of full marks
     borderline_window: float = 5.0  # marks either side of the cut
     borderline_ranks: tuple[int, int] | None = None
+    weakest_top: int = 5  # items (and knowledge points) listed per unit in wrong-question analysis
 
 
 @dataclass
@@ -58,16 +67,122 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _unit_matrix(table: pa.Table, level: str, key: str, value: str) -> tuple[list, list, np.ndarray]:
+    """Units of one level x keys (items or knowledge points) of a long rate table, NaN where a
+    unit has no row for a key."""
+    rows = table.filter(pc.equal(table["level"], level))
+    unit_codes = pc.dictionary_encode(rows["unit_id"].combine_chunks())
+    key_codes = pc.dictionary_encode(rows[key].combine_chunks())
+    units = unit_codes.dictionary.to_pylist()
+    keys = key_codes.dictionary.to_pylist()
+    out = np.full((len(units), len(keys)), np.nan)
+    out[unit_codes.indices.to_numpy(), key_codes.indices.to_numpy()] = rows[value].to_numpy()
+    return units, keys, out
+
+
+def wrong_question_tables(
+    rates: pa.Table, key: str, *, top: int = 5, previous: pa.Table | None = None
+) -> dict[str, pa.Table]:
+    """Wrong-question analysis (错题分析) of a rate table (`item_rates` or `knowledge_point_rates`):
+    per school and class, the `top` keys where its score rate falls furthest below the district's,
+    with the unit's place among its peers on that key (1 = highest rate); and, given the same
+    table of a previous exam, every unit's gap now next to its gap then."""
+    district = rates.filter(pc.equal(rates["level"], reports.DISTRICT_UNIT))
+    district_rate = dict(zip(district[key].to_pylist(), district["rate"].to_pylist(), strict=True))
+    subject_of = dict(zip(district[key].to_pylist(), district["subject"].to_pylist(), strict=True))
+    weakest: dict[str, list] = {c: [] for c in ("level", "unit_id", "subject", "position", key)}
+    weakest.update({c: [] for c in ("rate", "district_rate", "gap", "peer_rank", "peers")})
+    for level in ("school", "class"):
+        units, keys, matrix = _unit_matrix(rates, level, key, "rate")
+        if not units:
+            continue
+        reference = np.array([district_rate[k] for k in keys])
+        # Units without a row for a key (nobody sat it) are left out of that key's ranking.
+        filled = np.where(np.isnan(matrix), -np.inf, matrix)
+        # Competition rank among peers, highest rate first: 1 + the peers with a higher rate.
+        ordered = np.sort(filled, axis=0)
+        peer_rank = np.stack(
+            [
+                len(units) - np.searchsorted(ordered[:, j], filled[:, j], side="right") + 1
+                for j in range(len(keys))
+            ],
+            axis=1,
+        )
+        peers = (~np.isnan(matrix)).sum(axis=0)
+        unit_rates = {u: np.where(np.isnan(matrix[i]), np.inf, matrix[i]) for i, u in enumerate(units)}
+        found = diagnosis.weakest_items(unit_rates, reference, keys, top=top)
+        for i, unit in enumerate(units):
+            for position, row in enumerate(found[unit], start=1):
+                j = keys.index(row["item_id"])
+                for c, v in (
+                    ("level", level),
+                    ("unit_id", unit),
+                    ("subject", subject_of[row["item_id"]]),
+                    ("position", position),
+                    (key, row["item_id"]),
+                    ("rate", row["rate"]),
+                    ("district_rate", float(reference[j])),
+                    ("gap", row["gap"]),
+                    ("peer_rank", int(peer_rank[i, j])),
+                    ("peers", int(peers[j])),
+                ):
+                    weakest[c].append(v)
+    out = {"weakest": pa.table(weakest)}
+    if previous is not None:
+        trend: dict[str, list] = {c: [] for c in ("level", "unit_id", key, "gap", "previous_gap", "change")}
+        for level in ("district", "school", "class"):
+            now = rates.filter(pc.equal(rates["level"], level))
+            then = previous.filter(pc.equal(previous["level"], level))
+            units = sorted(set(now["unit_id"].to_pylist()) | set(then["unit_id"].to_pylist()))
+            gaps_now: dict[str, dict] = {u: {} for u in units}
+            gaps_then: dict[str, dict] = {u: {} for u in units}
+            for table, gaps in ((now, gaps_now), (then, gaps_then)):
+                for u, k, g in zip(
+                    table["unit_id"].to_pylist(),
+                    table[key].to_pylist(),
+                    table["rate_vs_district"].to_pylist(),
+                    strict=True,
+                ):
+                    gaps[u][k] = g
+            for u in units:
+                for row in diagnosis.compare_with_previous(gaps_now[u], gaps_then[u]):
+                    trend["level"].append(level)
+                    trend["unit_id"].append(u)
+                    trend[key].append(row["key"])
+                    for c in ("gap", "previous_gap", "change"):
+                        trend[c].append(row[c])
+        out["trend"] = pa.table(
+            trend,
+            schema=pa.schema(
+                [
+                    ("level", pa.string()),
+                    ("unit_id", pa.string()),
+                    (key, pa.string()),
+                    ("gap", pa.float64()),
+                    ("previous_gap", pa.float64()),
+                    ("change", pa.float64()),
+                ]
+            ),
+        )
+    return out
+
+
 def analyze_exam(
     scores: Any,
     items: Any,
     *,
     prior: Any = None,
     teachers: Any = None,
+    previous_rates: Any = None,
     options: ExamOptions | None = None,
     clock=None,
+    backend: Any = None,
 ) -> ExamAnalysis:
-    """`prior`: table (student_id, score) of a previous exam; `teachers`: (class_id, teacher_id)."""
+    """`prior`: table (student_id, score) of a previous exam; `teachers`: (class_id, teacher_id);
+    `previous_rates`: the `knowledge_point_rates` table of a previous exam (level, unit_id,
+    knowledge_point, rate_vs_district), for the knowledge-point trend of wrong-question analysis;
+    `backend`: the Ibis backend that runs the report queries (a fresh in-process DuckDB by
+    default: one connection, each input registered once)."""
     import time
 
     opts = options or ExamOptions()
@@ -112,22 +227,40 @@ def analyze_exam(
         )
     lap("classical")
 
+    con = backend if backend is not None else ibis.duckdb.connect()
     s, it = as_ibis(scores_arrow), as_ibis(items_arrow)
     totals_expr = reports.student_totals(s, it)
     tables: dict[str, pa.Table] = {}
-    tables["students"] = reports.student_report(totals_expr).to_pyarrow()
+    tables["students"] = con.to_pyarrow(reports.student_report(totals_expr))
     t_totals = ibis.memtable(tables["students"])
-    tables["units"] = reports.unit_summary(t_totals, cuts=opts.cuts).to_pyarrow()
-    tables["bands"] = reports.score_band_counts(t_totals, width=opts.band_width).to_pyarrow()
-    tables["item_rates"] = reports.item_rates_by_unit(s, it).to_pyarrow()
+    tables["units"] = con.to_pyarrow(reports.unit_summary(t_totals, cuts=opts.cuts))
+    tables["bands"] = con.to_pyarrow(reports.score_band_counts(t_totals, width=opts.band_width))
+    tables["item_rates"] = con.to_pyarrow(reports.item_rates_by_unit(s, it))
     groups = reports.score_groups(
         t_totals.filter(t_totals.subject != reports.TOTAL), fraction=opts.group_fraction
     )
     if "option" in scores_arrow.column_names and "kind" in items_arrow.column_names:
-        tables["options"] = reports.option_analysis(s, it, groups).to_pyarrow()
+        tables["options"] = con.to_pyarrow(reports.option_analysis(s, it, groups))
     kp_by = [c for c in ("knowledge_point", "ability") if c in items_arrow.column_names]
     for c in kp_by:
-        tables[f"{c}_rates"] = reports.knowledge_point_rates(s, it, by=(c,)).to_pyarrow()
+        tables[f"{c}_rates"] = con.to_pyarrow(reports.knowledge_point_rates(s, it, by=(c,)))
+    # Wrong-question analysis: always across schools and classes; against a previous exam's
+    # knowledge-point gaps when it is given (items differ between exams, knowledge points do not).
+    tables["weakest_items"] = wrong_question_tables(tables["item_rates"], "item_id", top=opts.weakest_top)[
+        "weakest"
+    ]
+    if "knowledge_point_rates" in tables:
+        previous = None if previous_rates is None else as_arrow(previous_rates)
+        if previous is not None:
+            check_columns(
+                previous, ("level", "unit_id", "knowledge_point", "rate_vs_district"), "previous rates"
+            )
+        wrong = wrong_question_tables(
+            tables["knowledge_point_rates"], "knowledge_point", top=opts.weakest_top, previous=previous
+        )
+        tables["weakest_knowledge_points"] = wrong["weakest"]
+        if "trend" in wrong:
+            tables["knowledge_point_trend"] = wrong["trend"]
     lap("reports")
 
     # Dubious items, with distractors that draw the upper group more than the lower.
@@ -211,8 +344,11 @@ def analyze_exam(
 
     if prior is not None:
         pr = as_arrow(prior)
-        lookup = dict(zip(pr["student_id"].to_pylist(), pr["score"].to_pylist(), strict=True))
-        prior_scores = np.array([lookup.get(sid, np.nan) for sid in m.student_ids], dtype=np.float64)
+        ids = pa.array(m.student_ids)
+        position = pc.index_in(ids, value_set=pr["student_id"].cast(ids.type))
+        prior_scores = (
+            pc.take(pr["score"], position).to_numpy(zero_copy_only=False).astype(np.float64)
+        )  # null (no prior score) becomes NaN
         keep = ~np.isnan(prior_scores)
         if keep.sum() < 10:
             raise ExamDataError("prior exam: fewer than 10 students match this exam")
@@ -230,12 +366,23 @@ def analyze_exam(
             known = [i for i, c in enumerate(class_ids) if c in teacher_of]
             kp_table = tables.get("knowledge_point_rates")
             if kp_table is not None and known:
-                kp_rows = [r for r in kp_table.to_pylist() if r["level"] == "class"]
-                kps = sorted({r["knowledge_point"] for r in kp_rows})
-                rate = {(r["unit_id"], r["knowledge_point"]): r["rate"] for r in kp_rows}
-                kp_matrix = np.array([[rate.get((class_ids[i], k), np.nan) for k in kps] for i in known])
+                units, kps, rates = _unit_matrix(kp_table, "class", "knowledge_point", "rate")
+                order = sorted(range(len(kps)), key=lambda k: kps[k])
+                kps = [kps[k] for k in order]
+                unit_index = {u: i for i, u in enumerate(units)}
+                kp_matrix = np.array(
+                    [
+                        rates[unit_index[class_ids[i]], order]
+                        if class_ids[i] in unit_index
+                        else np.full(len(kps), np.nan)
+                        for i in known
+                    ]
+                )
+                # Mean prior score of each class, by class code (group_ids are sorted labels).
                 cls = m.class_ids[keep].astype(str)
-                prior_mean = np.array([prior_scores[keep][cls == class_ids[i]].mean() for i in known])
+                codes = np.searchsorted(np.asarray(class_ids), cls)
+                sums = np.bincount(codes, weights=prior_scores[keep], minlength=len(class_ids))
+                prior_mean = (sums / np.bincount(codes, minlength=len(class_ids)))[known]
                 summary["teachers"] = diagnosis.teacher_diagnosis(
                     [class_ids[i] for i in known],
                     [teacher_of[class_ids[i]] for i in known],

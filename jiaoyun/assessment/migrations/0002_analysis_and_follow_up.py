@@ -5,56 +5,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assessment', '0001_initial'),
-        ('core', '0001_initial'),
+        ("assessment", "0001_initial"),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exam',
-            name='analysed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='analysed at'),
+            model_name="exam",
+            name="analysed_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="analysed at"),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='analysis_error',
+            model_name="exam",
+            name="analysis_error",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='analysis_inputs',
+            model_name="exam",
+            name="analysis_inputs",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='analysis_status',
-            field=models.CharField(choices=[('none', 'Not analysed'), ('queued', 'Queued'), ('running', 'Running'), ('done', 'Analysed'), ('failed', 'Failed')], default='none', max_length=8, verbose_name='analysis status'),
+            model_name="exam",
+            name="analysis_status",
+            field=models.CharField(
+                choices=[
+                    ("none", "Not analysed"),
+                    ("queued", "Queued"),
+                    ("running", "Running"),
+                    ("done", "Analysed"),
+                    ("failed", "Failed"),
+                ],
+                default="none",
+                max_length=8,
+                verbose_name="analysis status",
+            ),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='analysis_version',
-            field=models.PositiveIntegerField(default=0, verbose_name='analysis version'),
+            model_name="exam",
+            name="analysis_version",
+            field=models.PositiveIntegerField(default=0, verbose_name="analysis version"),
         ),
         migrations.CreateModel(
-            name='FollowUpPlan',
+            name="FollowUpPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('plan', models.TextField(verbose_name='plan')),
-                ('target', models.DecimalField(blank=True, decimal_places=1, help_text="The total score to reach; empty: the exam's borderline line", max_digits=6, null=True, verbose_name='target total')),
-                ('status', models.CharField(choices=[('open', 'In progress'), ('achieved', 'Achieved'), ('closed', 'Closed')], default='open', max_length=8, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('exam', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follow_up_plans', to='assessment.exam', verbose_name='exam')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follow_up_plans', to='core.student', verbose_name='student')),
-                ('subject', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.subject', verbose_name='subject')),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='follow_up_plans', to='core.teacher', verbose_name='teacher')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("plan", models.TextField(verbose_name="plan")),
+                (
+                    "target",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        help_text="The total score to reach; empty: the exam's borderline line",
+                        max_digits=6,
+                        null=True,
+                        verbose_name="target total",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "In progress"), ("achieved", "Achieved"), ("closed", "Closed")],
+                        default="open",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "exam",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follow_up_plans",
+                        to="assessment.exam",
+                        verbose_name="exam",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follow_up_plans",
+                        to="core.student",
+                        verbose_name="student",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="core.subject",
+                        verbose_name="subject",
+                    ),
+                ),
+                (
+                    "teacher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_up_plans",
+                        to="core.teacher",
+                        verbose_name="teacher",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follow-up plan',
-                'verbose_name_plural': 'follow-up plans',
-                'ordering': ['-created_at'],
+                "verbose_name": "follow-up plan",
+                "verbose_name_plural": "follow-up plans",
+                "ordering": ["-created_at"],
             },
         ),
     ]

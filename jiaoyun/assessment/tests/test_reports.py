@@ -162,33 +162,46 @@ def sheet_rows(content: bytes, title: str) -> list[tuple]:
 def test_workbooks_hold_only_rows_in_scope_and_are_audited(demo, current):
     student = demo.user("student").student
     school_class = student.school_class
-    response = demo.client("teacher").get(f"/assessment/exams/{current.pk}/reports/class/{school_class.pk}/report.xlsx")
+    response = demo.client("teacher").get(
+        f"/assessment/exams/{current.pk}/reports/class/{school_class.pk}/report.xlsx"
+    )
     assert response.status_code == 200
     rows = sheet_rows(response.content, "学生排名")
     sat = {r["student_id"] for r in Results.of(current).rows("students", class_id=school_class.pk)}
     expected = set(Student.objects.filter(pk__in=sat).values_list("student_no", flat=True))
     assert {r[1] for r in rows[1:]} == expected
-    assert AuditEvent.objects.filter(
-        action=AuditEvent.Action.EXPORT, target=f"exam:{current.pk}:report:class:{school_class.pk}"
-    ).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            action=AuditEvent.Action.EXPORT, target=f"exam:{current.pk}:report:class:{school_class.pk}"
+        ).count()
+        == 1
+    )
 
-    response = demo.client("school_admin").get(f"/assessment/exams/{current.pk}/reports/school/{demo.school_a.pk}/report.xlsx")
+    response = demo.client("school_admin").get(
+        f"/assessment/exams/{current.pk}/reports/school/{demo.school_a.pk}/report.xlsx"
+    )
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     a_students = set(Student.objects.filter(school=demo.school_a).values_list("student_no", flat=True))
     borderline = sheet_rows(response.content, "临界生")[1:]
     assert {r[1] for r in borderline} <= a_students
-    a_classes = set(SchoolClass.objects.filter(school=demo.school_a, grade__level=7).values_list("pk", flat=True))
+    a_classes = set(
+        SchoolClass.objects.filter(school=demo.school_a, grade__level=7).values_list("pk", flat=True)
+    )
     assert len(book.sheetnames) > 5
     assert len(sheet_rows(response.content, "班级对比")[1:]) == len(a_classes) * 4  # 3 subjects and the total
 
-    response = demo.client("parent").get(f"/assessment/exams/{current.pk}/reports/student/{student.pk}/report.xlsx")
+    response = demo.client("parent").get(
+        f"/assessment/exams/{current.pk}/reports/student/{student.pk}/report.xlsx"
+    )
     scores = sheet_rows(response.content, "成绩与排名")
     assert [r[0] for r in scores[1:]] == ["语文", "英语", "数学", "总分"]
 
 
 def test_the_pdf_is_a_pdf(demo, current):
     student = demo.user("student").student
-    response = demo.client("parent").get(f"/assessment/exams/{current.pk}/reports/student/{student.pk}/report.pdf")
+    response = demo.client("parent").get(
+        f"/assessment/exams/{current.pk}/reports/student/{student.pk}/report.pdf"
+    )
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert response["Content-Type"] == "application/pdf"
 
@@ -208,7 +221,9 @@ def test_teachers_record_follow_up_plans_tracked_into_later_exams(demo, exams, c
     assert (plan.student, plan.exam, plan.teacher) == (student, prior, demo.user("teacher").teacher)
     tracked = track_plan(plan)
     total = Results.of(current).rows("students", student_id=student.pk, subject="总分")[0]["score"]
-    assert [(t["exam"].pk, t["total"], t["crossed"]) for t in tracked["later"]] == [(current.pk, total, total >= 150)]
+    assert [(t["exam"].pk, t["total"], t["crossed"]) for t in tracked["later"]] == [
+        (current.pk, total, total >= 150)
+    ]
     # The plan shows on the student's report of the later exam, for the parent too.
     page = demo.client("parent").get(f"/assessment/exams/{current.pk}/reports/student/{student.pk}/")
     assert "每周两次数学辅导" in page.content.decode()
@@ -221,7 +236,9 @@ def test_teachers_record_follow_up_plans_tracked_into_later_exams(demo, exams, c
     assert plan.status == "achieved"
 
 
-def test_a_score_import_queues_the_analysis_and_the_task_publishes_it(demo, exams, django_capture_on_commit_callbacks):
+def test_a_score_import_queues_the_analysis_and_the_task_publishes_it(
+    demo, exams, django_capture_on_commit_callbacks
+):
     import datetime as dt
 
     from django.core.management import call_command
@@ -231,13 +248,19 @@ def test_a_score_import_queues_the_analysis_and_the_task_publishes_it(demo, exam
     from jiaoyun.assessment.models import Item
     from jiaoyun.core.models import Subject, Term
 
-    exam = Exam.objects.create(name="七年级周测", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 12, 1))
+    exam = Exam.objects.create(
+        name="七年级周测", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 12, 1)
+    )
     paper = Paper.objects.create(exam=exam, subject=Subject.objects.get(code="math"))
     Item.objects.create(paper=paper, position=1, number="1", max_score=4, kind="objective", key="C", option_count=4,
                         knowledge_points="数与式")  # fmt: skip
-    Item.objects.create(paper=paper, position=2, number="2", max_score=10, kind="subjective", knowledge_points="函数")
+    Item.objects.create(
+        paper=paper, position=2, number="2", max_score=10, kind="subjective", knowledge_points="函数"
+    )
     students = list(Student.objects.filter(school_class__grade__level=7).order_by("student_no"))
-    lines = ["全国学籍号,姓名,1,2"] + [f"{s.student_no},{s.name},{'CA'[i % 2]},{i % 11}" for i, s in enumerate(students)]
+    lines = ["全国学籍号,姓名,1,2"] + [
+        f"{s.student_no},{s.name},{'CA'[i % 2]},{i % 11}" for i, s in enumerate(students)
+    ]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = services.import_scores(paper=paper, data="\n".join(lines).encode(),
                                         viewer=scope_for_user(demo.user("district_staff")))  # fmt: skip

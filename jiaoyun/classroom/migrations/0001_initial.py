@@ -5,125 +5,296 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QuestionSet',
+            name="QuestionSet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=100, verbose_name='title')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('subject', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='core.subject', verbose_name='subject')),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='question_sets', to='core.teacher')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=100, verbose_name="title")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="core.subject",
+                        verbose_name="subject",
+                    ),
+                ),
+                (
+                    "teacher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="question_sets",
+                        to="core.teacher",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'question set',
-                'verbose_name_plural': 'question sets',
-                'ordering': ['-created_at'],
+                "verbose_name": "question set",
+                "verbose_name_plural": "question sets",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('single', 'Single choice'), ('multiple', 'Multiple choice'), ('true_false', 'True or false'), ('number', 'Number'), ('text', 'Short text')], max_length=12, verbose_name='kind')),
-                ('prompt', models.CharField(max_length=500, verbose_name='question')),
-                ('options', models.JSONField(blank=True, default=list, verbose_name='options')),
-                ('key', models.JSONField(blank=True, null=True, verbose_name='answer key')),
-                ('tolerance', models.FloatField(default=0, verbose_name='tolerance')),
-                ('knowledge_points', models.JSONField(blank=True, default=list, verbose_name='knowledge points')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('question_set', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='classroom.questionset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("single", "Single choice"),
+                            ("multiple", "Multiple choice"),
+                            ("true_false", "True or false"),
+                            ("number", "Number"),
+                            ("text", "Short text"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("prompt", models.CharField(max_length=500, verbose_name="question")),
+                ("options", models.JSONField(blank=True, default=list, verbose_name="options")),
+                ("key", models.JSONField(blank=True, null=True, verbose_name="answer key")),
+                ("tolerance", models.FloatField(default=0, verbose_name="tolerance")),
+                (
+                    "knowledge_points",
+                    models.JSONField(blank=True, default=list, verbose_name="knowledge points"),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                (
+                    "question_set",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questions",
+                        to="classroom.questionset",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'question',
-                'verbose_name_plural': 'questions',
-                'ordering': ['question_set', 'position'],
+                "verbose_name": "question",
+                "verbose_name_plural": "questions",
+                "ordering": ["question_set", "position"],
             },
         ),
         migrations.CreateModel(
-            name='LiveSession',
+            name="LiveSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mode', models.CharField(choices=[('live', 'Live session'), ('survey', 'Questionnaire before class')], default='live', max_length=8, verbose_name='mode')),
-                ('title', models.CharField(blank=True, max_length=100, verbose_name='title')),
-                ('join_code', models.CharField(max_length=6, verbose_name='join code')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('ended', 'Ended')], default='open', max_length=8, verbose_name='status')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('school_class', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_sessions', to='core.schoolclass', verbose_name='class')),
-                ('teacher', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='live_sessions', to='core.teacher')),
-                ('question_set', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sessions', to='classroom.questionset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[("live", "Live session"), ("survey", "Questionnaire before class")],
+                        default="live",
+                        max_length=8,
+                        verbose_name="mode",
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=100, verbose_name="title")),
+                ("join_code", models.CharField(max_length=6, verbose_name="join code")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("ended", "Ended")],
+                        default="open",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "school_class",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_sessions",
+                        to="core.schoolclass",
+                        verbose_name="class",
+                    ),
+                ),
+                (
+                    "teacher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="live_sessions",
+                        to="core.teacher",
+                    ),
+                ),
+                (
+                    "question_set",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sessions",
+                        to="classroom.questionset",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'live session',
-                'verbose_name_plural': 'live sessions',
-                'ordering': ['-started_at'],
+                "verbose_name": "live session",
+                "verbose_name_plural": "live sessions",
+                "ordering": ["-started_at"],
             },
         ),
         migrations.CreateModel(
-            name='SessionQuestion',
+            name="SessionQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('single', 'Single choice'), ('multiple', 'Multiple choice'), ('true_false', 'True or false'), ('number', 'Number'), ('text', 'Short text')], max_length=12, verbose_name='kind')),
-                ('prompt', models.CharField(max_length=500, verbose_name='question')),
-                ('options', models.JSONField(blank=True, default=list, verbose_name='options')),
-                ('key', models.JSONField(blank=True, null=True, verbose_name='answer key')),
-                ('tolerance', models.FloatField(default=0, verbose_name='tolerance')),
-                ('knowledge_points', models.JSONField(blank=True, default=list, verbose_name='knowledge points')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('status', models.CharField(choices=[('open', 'Accepting answers'), ('closed', 'Closed'), ('revealed', 'Answer revealed')], default='open', max_length=8, verbose_name='status')),
-                ('opened_at', models.DateTimeField(auto_now_add=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='classroom.livesession')),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='classroom.question')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("single", "Single choice"),
+                            ("multiple", "Multiple choice"),
+                            ("true_false", "True or false"),
+                            ("number", "Number"),
+                            ("text", "Short text"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("prompt", models.CharField(max_length=500, verbose_name="question")),
+                ("options", models.JSONField(blank=True, default=list, verbose_name="options")),
+                ("key", models.JSONField(blank=True, null=True, verbose_name="answer key")),
+                ("tolerance", models.FloatField(default=0, verbose_name="tolerance")),
+                (
+                    "knowledge_points",
+                    models.JSONField(blank=True, default=list, verbose_name="knowledge points"),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Accepting answers"),
+                            ("closed", "Closed"),
+                            ("revealed", "Answer revealed"),
+                        ],
+                        default="open",
+                        max_length=8,
+                        verbose_name="status",
+                    ),
+                ),
+                ("opened_at", models.DateTimeField(auto_now_add=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questions",
+                        to="classroom.livesession",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="classroom.question",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'question asked',
-                'verbose_name_plural': 'questions asked',
-                'ordering': ['session', 'position'],
+                "verbose_name": "question asked",
+                "verbose_name_plural": "questions asked",
+                "ordering": ["session", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Answer',
+            name="Answer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.JSONField(verbose_name='answer')),
-                ('is_correct', models.BooleanField(null=True, verbose_name='correct')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='classroom_answers', to='core.student')),
-                ('session_question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='classroom.sessionquestion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.JSONField(verbose_name="answer")),
+                ("is_correct", models.BooleanField(null=True, verbose_name="correct")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="classroom_answers",
+                        to="core.student",
+                    ),
+                ),
+                (
+                    "session_question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="classroom.sessionquestion",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'answer',
-                'verbose_name_plural': 'answers',
+                "verbose_name": "answer",
+                "verbose_name_plural": "answers",
             },
         ),
         migrations.AddConstraint(
-            model_name='question',
-            constraint=models.UniqueConstraint(fields=('question_set', 'position'), name='question_unique_position'),
+            model_name="question",
+            constraint=models.UniqueConstraint(
+                fields=("question_set", "position"), name="question_unique_position"
+            ),
         ),
         migrations.AddIndex(
-            model_name='livesession',
-            index=models.Index(fields=['school_class', 'status'], name='classroom_l_school__078b01_idx'),
+            model_name="livesession",
+            index=models.Index(fields=["school_class", "status"], name="classroom_l_school__078b01_idx"),
         ),
         migrations.AddConstraint(
-            model_name='livesession',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('join_code',), name='live_session_open_code_unique'),
+            model_name="livesession",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("join_code",),
+                name="live_session_open_code_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sessionquestion',
-            constraint=models.UniqueConstraint(fields=('session', 'position'), name='session_question_unique_position'),
+            model_name="sessionquestion",
+            constraint=models.UniqueConstraint(
+                fields=("session", "position"), name="session_question_unique_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='answer',
-            constraint=models.UniqueConstraint(fields=('session_question', 'student'), name='answer_once_per_student'),
+            model_name="answer",
+            constraint=models.UniqueConstraint(
+                fields=("session_question", "student"), name="answer_once_per_student"
+            ),
         ),
     ]

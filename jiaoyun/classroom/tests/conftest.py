@@ -25,7 +25,7 @@ if importlib.util.find_spec("daphne") is None:
     sys.modules.setdefault("daphne", types.ModuleType("daphne"))
     sys.modules.setdefault("daphne.testing", _stub)
 
-from channels.testing import WebsocketCommunicator  # noqa: E402
+from channels.testing import WebsocketCommunicator
 
 from jiaoyun.classroom.routing import websocket_urlpatterns
 
@@ -79,7 +79,9 @@ def communicator(user: Any, path: str) -> WebsocketCommunicator:
     return comm
 
 
-async def receive_until(comm: WebsocketCommunicator, predicate: Any, *, ack: bool = True, timeout: float = 5) -> Any:
+async def receive_until(
+    comm: WebsocketCommunicator, predicate: Any, *, ack: bool = True, timeout: float = 5
+) -> Any:
     """Read messages (acknowledging snapshots, as the screen page does) until one matches."""
     async with asyncio.timeout(timeout):
         while True:
@@ -112,7 +114,6 @@ def asgi_server(transactional_db: Any) -> Any:
     import threading
 
     import uvicorn
-
     from django.urls import get_resolver
 
     from jiaoyun.asgi import application

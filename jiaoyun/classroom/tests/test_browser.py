@@ -34,7 +34,10 @@ def page_as(browser: Any, server: Served, user: Any, path: str) -> Any:
     context = browser.new_context(locale="en-US")
     name, value = session_cookie(user).split("=", 1)
     context.add_cookies(
-        [{"name": name, "value": value, "url": server.http}, {"name": "django_language", "value": "en", "url": server.http}]
+        [
+            {"name": name, "value": value, "url": server.http},
+            {"name": "django_language", "value": "en", "url": server.http},
+        ]
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -47,7 +50,9 @@ def test_students_answer_and_the_screen_counts(asgi_server: Served, room: Room, 
     first, second = room.students[:2]
     screen = page_as(browser, asgi_server, room.teacher_user, f"/classroom/{session.pk}/screen/")
     screen.wait_for_selector("#conn:not(.down)")
-    phones = [page_as(browser, asgi_server, s.user, f"/classroom/{session.pk}/student/") for s in (first, second)]
+    phones = [
+        page_as(browser, asgi_server, s.user, f"/classroom/{session.pk}/student/") for s in (first, second)
+    ]
 
     screen.select_option("#ask-form select[name=kind]", "single")
     screen.fill("#ask-form input[name=prompt]", "哪一个是质数？")

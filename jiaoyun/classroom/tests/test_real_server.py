@@ -61,7 +61,9 @@ def test_a_class_over_real_sockets(asgi_server: Served, room: Room, room_b: Room
             devices = [await dial(asgi_server, student_path, c).__aenter__() for c in cookies]
             for device in devices:
                 await next_message(device, lambda m: m["type"] == "state")
-            await screen.send(json.dumps({"type": "ask", "kind": "true_false", "prompt": "水在 0℃ 结冰", "key": True}))
+            await screen.send(
+                json.dumps({"type": "ask", "kind": "true_false", "prompt": "水在 0℃ 结冰", "key": True})
+            )
             for device in devices:
                 qid = (await next_message(device, lambda m: m["type"] == "question"))["question"]["id"]
             for device, value in zip(devices, [True, True, False], strict=True):

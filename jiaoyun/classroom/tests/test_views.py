@@ -150,8 +150,14 @@ def test_question_set_form(room: Room) -> None:
          "knowledge_points": "质数，因数"},
     )  # fmt: skip
     assert ok.status_code == 302
-    bad = client.post(f"/classroom/sets/{qs.pk}/", {"kind": "single", "prompt": "?", "options": "a\nb", "key": "E"})
+    bad = client.post(
+        f"/classroom/sets/{qs.pk}/", {"kind": "single", "prompt": "?", "options": "a\nb", "key": "E"}
+    )
     assert bad.status_code == 400
     question = qs.questions.get()
-    assert (question.options, question.key, question.knowledge_points) == (["2", "4", "5", "9"], [0, 2], ["质数", "因数"])
+    assert (question.options, question.key, question.knowledge_points) == (
+        ["2", "4", "5", "9"],
+        [0, 2],
+        ["质数", "因数"],
+    )
     assert client_for(room.students[0].user).get("/classroom/sets/").status_code == 403

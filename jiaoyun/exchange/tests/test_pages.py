@@ -33,7 +33,9 @@ def test_upload_page_end_to_end(demo, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, data, school=demo.school_a.pk)
     job = ImportJob.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("exchange:import_detail", args=[job.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "exchange:import_detail", args=[job.pk]
+    )
     assert (job.status, job.school, job.created_by, job.file_name) == (
         ImportJob.Status.DONE, demo.school_a, demo.user("school_admin"), "学生名单.xlsx",
     )  # fmt: skip
@@ -75,7 +77,9 @@ def test_district_staff_see_problems_masked(demo):
     job.issues = job.issues + [{"row": 2, "column": "身份证号", "value": "440104201209010012", "code": "id_check_digit",
                                 "params": {}}]  # fmt: skip
     job.save()
-    issues = demo.client("district_staff").get(reverse("exchange:import_detail", args=[job.pk])).context["issues"]
+    issues = (
+        demo.client("district_staff").get(reverse("exchange:import_detail", args=[job.pk])).context["issues"]
+    )
     assert [i["value"] for i in issues] == ["男的", "440104********0012"]
 
 
@@ -83,7 +87,9 @@ def test_progress_is_polled_while_the_job_runs(demo):
     job = ImportJob.objects.create(kind="students", created_by=demo.user("school_admin"), school=demo.school_a,
                                    file="x.xlsx", file_name="x.xlsx", status=ImportJob.Status.VALIDATING,
                                    rows_total=1000, rows_done=250)  # fmt: skip
-    response = demo.client("school_admin").get(reverse("exchange:import_detail", args=[job.pk]), HTTP_HX_REQUEST="true")
+    response = demo.client("school_admin").get(
+        reverse("exchange:import_detail", args=[job.pk]), HTTP_HX_REQUEST="true"
+    )
     body = response.content.decode()
     assert [t.name for t in response.templates] == ["exchange/_job_status.html"]
     assert 'hx-trigger="every 1s"' in body and '<progress max="100" value="20">' in body
@@ -99,14 +105,18 @@ def test_school_admin_cannot_import_into_another_school(demo, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         upload(client, data, school=demo.school_a.pk)
     job = ImportJob.objects.get()
-    assert [(i["row"], i["column"], i["code"]) for i in job.issues] == [(2, "学校代码", "school_out_of_scope")]
+    assert [(i["row"], i["column"], i["code"]) for i in job.issues] == [
+        (2, "学校代码", "school_out_of_scope")
+    ]
     assert not Student.objects.filter(student_no=f"G{new_id(1)}").exists()
 
 
 def test_school_admin_cannot_take_a_student_of_another_school(demo):
     of_b = Student.objects.filter(school=demo.school_b).order_by("pk").first()
     record = student(demo.school_a, seq=1, 全国学籍号=of_b.student_no, 身份证号="", 出生日期="2012-09-01")
-    job = run_import(demo.user("school_admin"), xlsx(STUDENT_HEADERS, rows_of([record])), school=demo.school_a)
+    job = run_import(
+        demo.user("school_admin"), xlsx(STUDENT_HEADERS, rows_of([record])), school=demo.school_a
+    )
     assert [(i["row"], i["column"], i["code"], i["params"]) for i in job.issues] == [
         (2, "全国学籍号", "student_other_school", {"school": demo.school_b.name})
     ]
