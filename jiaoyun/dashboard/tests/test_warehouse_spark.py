@@ -63,7 +63,7 @@ def test_duckdb_and_spark_agree_on_every_view(tmp_path: Path) -> None:
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     lake = _lake(tmp_path / "lake")
     duck = connect("duckdb")
-    spark = connect("pyspark")
+    spark = connect("pyspark", **{"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"})
     try:
         on_duck = Inputs(tables=open_tables(duck, lake), as_of=handmade.AS_OF, policy=handmade.POLICY)
         on_spark = Inputs(tables=open_tables(spark, lake), as_of=handmade.AS_OF, policy=handmade.POLICY)
