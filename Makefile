@@ -43,6 +43,7 @@ demo: install
 	@$(PY) manage.py createcachetable
 	@$(PY) manage.py demo_district --seed 7 --if-empty
 	@$(PY) manage.py demo_exams --seed 7 --if-empty
+	@$(PY) manage.py warehouse_snapshot
 
 run: demo
 	@scripts/serve
