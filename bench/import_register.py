@@ -122,7 +122,15 @@ def step_baseline(database_url: str, var_dir: str, file: str) -> dict[str, objec
 
     from django.db import transaction
 
-    from jiaoyun.core.models import ClassEnrolment, Grade, Guardian, School, SchoolClass, Student, StudentGuardian
+    from jiaoyun.core.models import (
+        ClassEnrolment,
+        Grade,
+        Guardian,
+        School,
+        SchoolClass,
+        Student,
+        StudentGuardian,
+    )
     from jiaoyun.exchange.reader import read_table
 
     table = read_table(Path(file).read_bytes())
@@ -146,9 +154,13 @@ def step_baseline(database_url: str, var_dir: str, file: str) -> dict[str, objec
                                                  defaults={"start": dt.date.today()})  # fmt: skip
             for at in (13, 16):
                 if len(cells) > at + 2 and cells[at]:
-                    guardian, _ = Guardian.objects.update_or_create(phone=cells[at + 2], defaults={"name": cells[at]})
+                    guardian, _ = Guardian.objects.update_or_create(
+                        phone=cells[at + 2], defaults={"name": cells[at]}
+                    )
                     StudentGuardian.objects.update_or_create(
-                        student=student, guardian=guardian, defaults={"relation": relations.get(cells[at + 1], "other")}
+                        student=student,
+                        guardian=guardian,
+                        defaults={"relation": relations.get(cells[at + 1], "other")},
                     )
         seconds = time.perf_counter() - started
         transaction.set_rollback(True)
@@ -160,7 +172,11 @@ STEPS = {"prepare": step_prepare, "import": step_import, "baseline": step_baseli
 
 def _run_step(step: str, *args: str) -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, __file__, "--step", step, *args], check=True, capture_output=True, text=True, cwd=ROOT
+        [sys.executable, __file__, "--step", step, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -2,7 +2,7 @@
 
 Authentication: `Authorization: Bearer <key>` with a token of a named external system
 (scoped to the district or to one school), or the signed-in session for the site's own
-pages. Either way `request.scope` is the viewer's scope, as on the pages.
+pages. Either way `request.viewer` is the viewer's scope, as on the pages.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class TokenAuth(HttpBearer):
             return None
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
         request.external_system = found.system  # type: ignore[attr-defined]
-        request.scope = scope_for_system(found.system)  # type: ignore[attr-defined]
+        request.viewer = scope_for_system(found.system)  # type: ignore[attr-defined]
         return found.system
 
 
@@ -43,7 +43,7 @@ class SessionAuth(APIKeyCookie):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         if request.user.is_authenticated:
-            request.scope = scope_for_user(request.user)  # type: ignore[attr-defined]
+            request.viewer = scope_for_user(request.user)  # type: ignore[attr-defined]
             return request.user
         return None
 

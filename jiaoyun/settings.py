@@ -162,6 +162,11 @@ TASKS = {
 }
 
 _redis_url = env("REDIS_URL")
+if _redis_url and "socket_timeout" not in _redis_url:
+    # redis-py's default 5 s read timeout equals channels-redis' 5 s blocking receive on an
+    # idle channel, so idle consumers would crash with "Timeout reading"; and its pool of 100
+    # connections refuses a classroom's burst of handshakes.
+    _redis_url += ("&" if "?" in _redis_url else "?") + "socket_timeout=30&max_connections=2000"
 CHANNEL_LAYERS = {
     "default": (
         {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis_url]}}

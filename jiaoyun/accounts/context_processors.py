@@ -87,7 +87,7 @@ NAVIGATION: list[NavItem] = [
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    scope = getattr(request, "scope", None)
+    scope = getattr(request, "viewer", None)
     if scope is None or not request.user.is_authenticated:
         return {"nav_items": []}
     items = []

@@ -9,12 +9,14 @@ from jiaoyun.accounts.scopes import scope_for_user
 
 
 class ScopeMiddleware:
-    """Attach `request.scope`, computed lazily once per request from the signed-in user."""
+    """Attach `request.viewer`: the viewer's Scope, computed lazily once per request from the
+    signed-in user. (Not `request.scope`: under ASGI that is the connection's scope dict,
+    which Django itself reads.)"""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # setattr: HttpRequest declares no `scope`; every view reads it as request.scope.
-        setattr(request, "scope", SimpleLazyObject(lambda: scope_for_user(request.user)))  # noqa: B010
+        # setattr: HttpRequest declares no `viewer`; every view reads it as request.viewer.
+        setattr(request, "viewer", SimpleLazyObject(lambda: scope_for_user(request.user)))  # noqa: B010
         return self.get_response(request)

@@ -69,7 +69,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    scope = request.scope  # type: ignore[attr-defined]
+    scope = request.viewer  # type: ignore[attr-defined]
     context = {
         "summary": selectors.home_summary(viewer=scope),
         "is_parent": scope.has_role(Role.PARENT),
@@ -79,7 +79,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    scope = request.scope  # type: ignore[attr-defined]
+    scope = request.viewer  # type: ignore[attr-defined]
     if not scope.has_role(Role.DISTRICT_ADMIN):
         raise PermissionDenied
     events = AuditEvent.objects.select_related("user", "system")

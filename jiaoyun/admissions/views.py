@@ -40,7 +40,7 @@ from jiaoyun.core.identity import mask_id_number
 
 
 def _scope(request: HttpRequest) -> Scope:
-    return request.scope  # type: ignore[attr-defined,no-any-return]
+    return request.viewer  # type: ignore[attr-defined,no-any-return]
 
 
 def _bureau(request: HttpRequest) -> Scope:

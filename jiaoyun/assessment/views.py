@@ -30,7 +30,7 @@ MAX_ISSUES_SHOWN = 500
 
 
 def _scope(request: HttpRequest) -> Scope:
-    return request.scope  # type: ignore[attr-defined,no-any-return]
+    return request.viewer  # type: ignore[attr-defined,no-any-return]
 
 
 def _describe(issues: list[Issue], catalogue: dict) -> list[dict]:

@@ -39,7 +39,7 @@ def _int(raw: Any) -> int | None:
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    scope = request.scope  # type: ignore[attr-defined]
+    scope = request.viewer  # type: ignore[attr-defined]
     student = selectors.student_of(request.user)
     teacher = selectors.teacher_of(request.user)
     context: dict[str, Any] = {"student": student, "teacher": teacher}
@@ -58,7 +58,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
     teacher = _teacher(request)
-    scope = request.scope  # type: ignore[attr-defined]
+    scope = request.viewer  # type: ignore[attr-defined]
     school_class = (
         selectors.taught_classes(scope).filter(pk=_int(request.POST.get("school_class")) or 0).first()
     )
@@ -86,14 +86,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def _join_url(request: HttpRequest, code: str) -> str:
-    path = reverse("classroom:join") + f"?code={code}"
-    try:
-        return request.build_absolute_uri(path)
-    except AttributeError:
-        # Under ASGI `request.scope` is the connection's scope, which the ScopeMiddleware
-        # replaces with the viewer's Scope; Django then cannot read the scheme from it.
-        secure = request.META.get("HTTP_X_FORWARDED_PROTO") == "https"
-        return f"{'https' if secure else 'http'}://{request.get_host()}{path}"
+    return request.build_absolute_uri(reverse("classroom:join") + f"?code={code}")
 
 
 def _ui_strings() -> dict[str, str]:
@@ -130,7 +123,7 @@ def _qr_svg(url: str) -> str:
 
 @login_required
 def screen(request: HttpRequest, pk: int) -> HttpResponse:
-    session = selectors.teacher_session(request.scope, pk)  # type: ignore[attr-defined]
+    session = selectors.teacher_session(request.viewer, pk)  # type: ignore[attr-defined]
     if session is None or session.mode != LiveSession.Mode.LIVE:
         raise Http404
     if not session.is_open:
@@ -223,7 +216,7 @@ def _survey_value(question: SessionQuestion, post: Any) -> Any:
 
 @login_required
 def report(request: HttpRequest, pk: int) -> HttpResponse:
-    session = selectors.teacher_session(request.scope, pk)  # type: ignore[attr-defined]
+    session = selectors.teacher_session(request.viewer, pk)  # type: ignore[attr-defined]
     if session is None:
         raise Http404
     join_url = _join_url(request, session.join_code)
@@ -242,7 +235,7 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def end(request: HttpRequest, pk: int) -> HttpResponse:
-    session = selectors.teacher_session(request.scope, pk)  # type: ignore[attr-defined]
+    session = selectors.teacher_session(request.viewer, pk)  # type: ignore[attr-defined]
     if session is None:
         raise Http404
     services.end_session(session=session)
@@ -260,7 +253,7 @@ def question_sets(request: HttpRequest) -> HttpResponse:
             teacher=teacher, title=form.cleaned_data["title"], subject=teacher.subject
         )
         return redirect("classroom:question_set", created.pk)
-    sets = selectors.question_sets(request.scope)  # type: ignore[attr-defined]
+    sets = selectors.question_sets(request.viewer)  # type: ignore[attr-defined]
     return render(request, "classroom/question_sets.html", {"form": form, "sets": sets})
 
 
@@ -268,7 +261,7 @@ def question_sets(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def question_set(request: HttpRequest, pk: int) -> HttpResponse:
     _teacher(request)
-    found = selectors.question_set(request.scope, pk)  # type: ignore[attr-defined]
+    found = selectors.question_set(request.viewer, pk)  # type: ignore[attr-defined]
     if found is None:
         raise Http404
     form = QuestionForm(request.POST or None)

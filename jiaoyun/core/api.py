@@ -1,6 +1,6 @@
 """The register over REST: schools, classes, teachers, students, subjects and terms.
 
-Reads go through `jiaoyun.core.selectors` with `request.scope`, the same scoping as the
+Reads go through `jiaoyun.core.selectors` with `request.viewer`, the same scoping as the
 pages. Personal fields are masked unless the caller may unmask them for that record's
 school; a read that returns them unmasked, and every write, goes to the audit log.
 Teachers and students are addressed by their natural keys (staff number, national student
@@ -80,7 +80,7 @@ REASON_POSTED = "调入"
 
 
 def _scope(request: HttpRequest) -> Scope:
-    return request.scope  # type: ignore[attr-defined,no-any-return]
+    return request.viewer  # type: ignore[attr-defined,no-any-return]
 
 
 def _params(query: Any, *, exclude: tuple[str, ...] = ("limit", "offset", "masked")) -> dict[str, str]:

@@ -59,7 +59,7 @@ def _register_list(
     detail_url: str,
     export_name: str,
 ) -> HttpResponse:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+    scope: Scope = request.viewer  # type: ignore[attr-defined]
     params, filters = _filters(spec, scope, list_params(request))
     queryset = select(viewer=scope, params=params)
     if request.GET.get("format") == "xlsx":
@@ -171,7 +171,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+    scope: Scope = request.viewer  # type: ignore[attr-defined]
     school = selectors.school_detail(viewer=scope, pk=pk)
     is_admin = scope.district or school.pk in scope.admin_school_ids
     context = {
@@ -186,7 +186,7 @@ def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+    scope: Scope = request.viewer  # type: ignore[attr-defined]
     school_class = selectors.class_detail(viewer=scope, pk=pk)
     students = selectors.student_list(viewer=scope, params={"class": str(pk)})
     assignments = school_class.assignments.select_related("teacher", "subject").order_by("subject__code")
@@ -227,7 +227,7 @@ def _personal_kind(field_name: str) -> str:
 
 @login_required
 def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+    scope: Scope = request.viewer  # type: ignore[attr-defined]
     teacher = selectors.teacher_detail(viewer=scope, pk=pk)
     allowed = scope.may_unmask_teacher(teacher)
     personal = _reveal(
@@ -252,7 +252,7 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+    scope: Scope = request.viewer  # type: ignore[attr-defined]
     student = selectors.student_detail(viewer=scope, pk=pk)
     allowed = scope.may_unmask_student(student)
     links = list(student.guardian_links.all())

@@ -33,7 +33,7 @@ SCREEN_REFRESH_SECONDS = 60
 
 
 def _scope(request: HttpRequest) -> Scope:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+    scope: Scope = request.viewer  # type: ignore[attr-defined]
     if not selectors.may_use_dashboard(scope):
         raise PermissionDenied
     return scope

@@ -23,7 +23,7 @@ from jiaoyun.electives.models import Attendance, Catalogue, Elective, ElectivePh
 
 
 def _scope(request: HttpRequest) -> Scope:
-    return request.scope  # type: ignore[attr-defined,no-any-return]
+    return request.viewer  # type: ignore[attr-defined,no-any-return]
 
 
 def _managed_catalogue(request: HttpRequest, pk: int) -> Catalogue:

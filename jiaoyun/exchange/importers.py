@@ -510,7 +510,9 @@ def select_in(model: type[Model], key: str, keys: Iterable[Any], fields: Sequenc
             yield from cursor.fetchall()
 
 
-def _values_by_key(model: type[Model], key: str, keys: Sequence[Any], fields: Sequence[str]) -> dict[Any, tuple]:
+def _values_by_key(
+    model: type[Model], key: str, keys: Sequence[Any], fields: Sequence[str]
+) -> dict[Any, tuple]:
     return {values[0]: values[1:] for values in select_in(model, key, keys, fields)}
 
 

@@ -22,7 +22,7 @@ ISSUES_PER_PAGE = 100
 
 
 def _scope(request: HttpRequest) -> Scope:
-    scope: Scope = request.scope  # type: ignore[attr-defined]
+    scope: Scope = request.viewer  # type: ignore[attr-defined]
     if not (scope.district or scope.admin_school_ids):
         raise PermissionDenied
     return scope

@@ -1,5 +1,5 @@
 """The site as it is served in production, through Django's ASGI handler: the viewer's
-scope must not collide with the ASGI `request.scope` dict."""
+scope (`request.viewer`) must not collide with the ASGI `request.scope` dict."""
 
 from __future__ import annotations
 

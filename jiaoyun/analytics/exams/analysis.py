@@ -67,6 +67,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+_SEPARATOR = "\x1f"  # joins subject and key into one label; never part of a name
+
+
+def _labelled(table: pa.Table, key: str) -> pa.Table:
+    """Add `label` = subject + key: a knowledge point's name may recur in several subjects."""
+    label = pc.binary_join_element_wise(
+        table["subject"].cast(pa.string()), table[key].cast(pa.string()), _SEPARATOR
+    )
+    return table.append_column("label", label)
+
+
 def _unit_matrix(table: pa.Table, level: str, key: str, value: str) -> tuple[list, list, np.ndarray]:
     """Units of one level x keys (items or knowledge points) of a long rate table, NaN where a
     unit has no row for a key."""
@@ -86,84 +97,78 @@ def wrong_question_tables(
     """Wrong-question analysis (错题分析) of a rate table (`item_rates` or `knowledge_point_rates`):
     per school and class, the `top` keys where its score rate falls furthest below the district's,
     with the unit's place among its peers on that key (1 = highest rate); and, given the same
-    table of a previous exam, every unit's gap now next to its gap then."""
+    table of a previous exam, every unit's gap now next to its gap then (knowledge points, not
+    items, carry over between exams)."""
+    rates = _labelled(rates, key)
     district = rates.filter(pc.equal(rates["level"], reports.DISTRICT_UNIT))
-    district_rate = dict(zip(district[key].to_pylist(), district["rate"].to_pylist(), strict=True))
-    subject_of = dict(zip(district[key].to_pylist(), district["subject"].to_pylist(), strict=True))
-    weakest: dict[str, list] = {c: [] for c in ("level", "unit_id", "subject", "position", key)}
-    weakest.update({c: [] for c in ("rate", "district_rate", "gap", "peer_rank", "peers")})
+    district_rate = dict(zip(district["label"].to_pylist(), district["rate"].to_pylist(), strict=True))
+    columns = (
+        "level",
+        "unit_id",
+        "subject",
+        "position",
+        key,
+        "rate",
+        "district_rate",
+        "gap",
+        "peer_rank",
+        "peers",
+    )
+    weakest: dict[str, list] = {c: [] for c in columns}
     for level in ("school", "class"):
-        units, keys, matrix = _unit_matrix(rates, level, key, "rate")
+        units, labels, matrix = _unit_matrix(rates, level, "label", "rate")
         if not units:
             continue
-        reference = np.array([district_rate[k] for k in keys])
-        # Units without a row for a key (nobody sat it) are left out of that key's ranking.
+        reference = np.array([district_rate[k] for k in labels])
+        # A unit without a row for a key (nobody there sat it) is out of that key's ranking.
         filled = np.where(np.isnan(matrix), -np.inf, matrix)
-        # Competition rank among peers, highest rate first: 1 + the peers with a higher rate.
         ordered = np.sort(filled, axis=0)
+        # Competition rank among peers, highest rate first: 1 + the peers with a higher rate.
         peer_rank = np.stack(
             [
                 len(units) - np.searchsorted(ordered[:, j], filled[:, j], side="right") + 1
-                for j in range(len(keys))
+                for j in range(len(labels))
             ],
             axis=1,
         )
         peers = (~np.isnan(matrix)).sum(axis=0)
         unit_rates = {u: np.where(np.isnan(matrix[i]), np.inf, matrix[i]) for i, u in enumerate(units)}
-        found = diagnosis.weakest_items(unit_rates, reference, keys, top=top)
+        found = diagnosis.weakest_items(unit_rates, reference, list(range(len(labels))), top=top)
         for i, unit in enumerate(units):
             for position, row in enumerate(found[unit], start=1):
-                j = keys.index(row["item_id"])
-                for c, v in (
-                    ("level", level),
-                    ("unit_id", unit),
-                    ("subject", subject_of[row["item_id"]]),
-                    ("position", position),
-                    (key, row["item_id"]),
-                    ("rate", row["rate"]),
-                    ("district_rate", float(reference[j])),
-                    ("gap", row["gap"]),
-                    ("peer_rank", int(peer_rank[i, j])),
-                    ("peers", int(peers[j])),
-                ):
+                j = row["item_id"]
+                subject, name = labels[j].split(_SEPARATOR, 1)
+                values = (level, unit, subject, position, name, row["rate"], float(reference[j]), row["gap"])
+                for c, v in zip(columns, (*values, int(peer_rank[i, j]), int(peers[j])), strict=True):
                     weakest[c].append(v)
-    out = {"weakest": pa.table(weakest)}
+    string, number = pa.string(), pa.float64()
+    types = (string, string, string, pa.int64(), string, number, number, number, pa.int64(), pa.int64())
+    out = {"weakest": pa.table(weakest, schema=pa.schema(list(zip(columns, types, strict=True))))}
     if previous is not None:
-        trend: dict[str, list] = {c: [] for c in ("level", "unit_id", key, "gap", "previous_gap", "change")}
+        previous = _labelled(previous, key)
+        trend_columns = ("level", "unit_id", "subject", key, "gap", "previous_gap", "change")
+        trend: dict[str, list] = {c: [] for c in trend_columns}
         for level in ("district", "school", "class"):
-            now = rates.filter(pc.equal(rates["level"], level))
-            then = previous.filter(pc.equal(previous["level"], level))
-            units = sorted(set(now["unit_id"].to_pylist()) | set(then["unit_id"].to_pylist()))
-            gaps_now: dict[str, dict] = {u: {} for u in units}
-            gaps_then: dict[str, dict] = {u: {} for u in units}
-            for table, gaps in ((now, gaps_now), (then, gaps_then)):
+            gaps: list[dict[str, dict]] = []
+            for table in (rates, previous):
+                rows = table.filter(pc.equal(table["level"], level))
+                by_unit: dict[str, dict] = {}
                 for u, k, g in zip(
-                    table["unit_id"].to_pylist(),
-                    table[key].to_pylist(),
-                    table["rate_vs_district"].to_pylist(),
+                    rows["unit_id"].cast(pa.string()).to_pylist(),
+                    rows["label"].to_pylist(),
+                    rows["rate_vs_district"].to_pylist(),
                     strict=True,
                 ):
-                    gaps[u][k] = g
-            for u in units:
-                for row in diagnosis.compare_with_previous(gaps_now[u], gaps_then[u]):
-                    trend["level"].append(level)
-                    trend["unit_id"].append(u)
-                    trend[key].append(row["key"])
-                    for c in ("gap", "previous_gap", "change"):
-                        trend[c].append(row[c])
-        out["trend"] = pa.table(
-            trend,
-            schema=pa.schema(
-                [
-                    ("level", pa.string()),
-                    ("unit_id", pa.string()),
-                    (key, pa.string()),
-                    ("gap", pa.float64()),
-                    ("previous_gap", pa.float64()),
-                    ("change", pa.float64()),
-                ]
-            ),
-        )
+                    by_unit.setdefault(u, {})[k] = g
+                gaps.append(by_unit)
+            for u in sorted(set(gaps[0]) | set(gaps[1])):
+                for row in diagnosis.compare_with_previous(gaps[0].get(u, {}), gaps[1].get(u, {})):
+                    subject, name = row["key"].split(_SEPARATOR, 1)
+                    values = (level, u, subject, name, row["gap"], row["previous_gap"], row["change"])
+                    for c, v in zip(trend_columns, values, strict=True):
+                        trend[c].append(v)
+        types = (string, string, string, string, number, number, number)
+        out["trend"] = pa.table(trend, schema=pa.schema(list(zip(trend_columns, types, strict=True))))
     return out
 
 
@@ -366,9 +371,17 @@ def analyze_exam(
             known = [i for i, c in enumerate(class_ids) if c in teacher_of]
             kp_table = tables.get("knowledge_point_rates")
             if kp_table is not None and known:
-                units, kps, rates = _unit_matrix(kp_table, "class", "knowledge_point", "rate")
-                order = sorted(range(len(kps)), key=lambda k: kps[k])
-                kps = [kps[k] for k in order]
+                # One column per subject and knowledge point; the subject is named only when the
+                # exam has more than one (a name may recur across subjects).
+                units, labels, rates = _unit_matrix(
+                    _labelled(kp_table, "knowledge_point"), "class", "label", "rate"
+                )
+                several = len({lab.split(_SEPARATOR, 1)[0] for lab in labels}) > 1
+                names = [
+                    lab.replace(_SEPARATOR, "·") if several else lab.split(_SEPARATOR, 1)[1] for lab in labels
+                ]
+                order = sorted(range(len(names)), key=lambda k: names[k])
+                kps = [names[k] for k in order]
                 unit_index = {u: i for i, u in enumerate(units)}
                 kp_matrix = np.array(
                     [
