@@ -7,6 +7,11 @@ unacknowledged snapshot and nothing queues behind it (later changes coalesce int
 snapshot). The consumer's own loop never blocks on the screen's socket, so its channel-layer
 queue keeps draining too. A screen silent for STALL_SECONDS is disconnected; its page
 reconnects and gets a fresh snapshot.
+
+A device's answer goes to its process's answer writer (`jiaoyun.classroom.hub`), which
+records what has queued as one transaction and hands counted answers directly to the
+session's screens in the same process; other processes get them batched on the channel
+layer. A socket is authenticated once, at the handshake, in one call on the database thread.
 """
 
 from __future__ import annotations
@@ -16,16 +21,14 @@ import contextlib
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.utils.translation import gettext
 
 from jiaoyun.accounts.scopes import scope_for_user
 from jiaoyun.classroom import events, grading, selectors, services
+from jiaoyun.classroom.hub import PROCESS, db, hub, socket_user
 from jiaoyun.classroom.models import LiveSession, Question, SessionQuestion
-from jiaoyun.core.models import Student
 
 SNAPSHOT_INTERVAL = float(getattr(settings, "CLASSROOM_SNAPSHOT_INTERVAL", 0.1))
 STALL_SECONDS = float(getattr(settings, "CLASSROOM_STALL_SECONDS", 30))
@@ -37,35 +40,18 @@ CLOSE_STALLED = 4408
 CLOSE_ENDED = 4000
 
 
-def _db(function: Any) -> Any:
-    """Run ORM code on the worker's database thread, keeping its connection open.
-
-    Channels' `database_sync_to_async` closes and reopens the connection around every call
-    when connections are not persistent (CONN_MAX_AGE=0): for SQLite in WAL mode that is a
-    checkpoint and two fsyncs per answer, which is most of an answer's cost. The live
-    channels make thousands of short calls a second on one thread, so they keep that
-    thread's connection and drop it only when it fails."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except DatabaseError:
-            connection.close()
-            raise
-
-    return sync_to_async(call, thread_sensitive=True)
-
-
 class ScreenConsumer(AsyncJsonWebsocketConsumer):
     session: LiveSession
 
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
-        session = await _db(self._authorize)(self.scope.get("user"))
+        session = await db(self._authorize)()
         if session is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.session = session
+        self._reloading = 0
+        self._held: list[list[Any]] = []
         self.question: dict[str, Any] | None = None
         self.answers: dict[int, tuple[Any, bool | None]] = {}
         self.roster: list[dict[str, Any]] = []
@@ -76,11 +62,13 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
         self._wake = asyncio.Event()
         await self.channel_layer.group_add(events.screen_group(self.session_id), self.channel_name)
         await self.accept()
+        hub().add_screen(self)
         await self._reload()
         await self.send_json({"type": "roster", "students": self.roster, "code": session.join_code})
         self._pusher = asyncio.create_task(self._push_loop())
 
-    def _authorize(self, user: Any) -> LiveSession | None:
+    def _authorize(self) -> LiveSession | None:
+        user = socket_user(self.scope)
         if user is None or not user.is_authenticated:
             return None
         session = selectors.teacher_session(scope_for_user(user), self.session_id)
@@ -90,12 +78,37 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
         pusher = getattr(self, "_pusher", None)
         if pusher is not None:
             pusher.cancel()
+        hub().remove_screen(self)
         await self.channel_layer.group_discard(events.screen_group(self.session_id), self.channel_name)
 
     async def _reload(self) -> None:
-        state = await _db(lambda: selectors.screen_state(self.session))()
+        # Answers folded while the database is read are applied again on top of what it
+        # returns (folding is idempotent), so none is lost in between.
+        self._reloading += 1
+        try:
+            state = await db(lambda: selectors.screen_state(self.session))()
+        finally:
+            self._reloading -= 1
         self.roster, self.question, self.answers = state.roster, state.question, state.answers
+        if not self._reloading:
+            held, self._held = self._held, []
+            self.fold(held)
         self._changed()
+
+    def fold(self, answers: list[list[Any]]) -> None:
+        """Counted answers ([question id, student id, value, is_correct] each), from this
+        process's answer writer or another process's batch."""
+        if self._reloading:
+            self._held.extend(answers)
+            return
+        question = self.question
+        changed = False
+        for question_id, student_id, value, correct in answers:
+            if question is not None and question_id == question["id"]:
+                self.answers[student_id] = (value, correct)
+                changed = True
+        if changed:
+            self._changed()
 
     def _changed(self) -> None:
         self._dirty = True
@@ -158,7 +171,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
             elif kind in ("close", "reveal"):
                 await self._close_or_reveal(content, reveal=kind == "reveal")
             elif kind == "end":
-                await _db(lambda: services.end_session(session=self.session))()
+                await db(lambda: services.end_session(session=self.session))()
                 await events.session_ended(session_id=self.session_id)
         except services.QuestionError as error:
             await self.send_json({"type": "error", "error": str(error)})
@@ -186,7 +199,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
             question, _closed = services.ask_question(session=self.session, spec=spec, source=source)
             return selectors.question_payload(question)
 
-        payload = await _db(ask)()
+        payload = await db(ask)()
         await events.question_changed(session_id=self.session_id, question=payload)
 
     async def _close_or_reveal(self, content: dict[str, Any], *, reveal: bool) -> None:
@@ -204,17 +217,16 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
             verdicts = {str(sid): ok for sid, ok in question.answers.values_list("student_id", "is_correct")}
             return selectors.question_payload(question), verdicts
 
-        done = await _db(act)()
+        done = await db(act)()
         if done is not None:
             payload, verdicts = done
             await events.question_changed(session_id=self.session_id, question=payload, verdicts=verdicts)
 
     # From the channel layer: never send to the socket here (see the module docstring).
 
-    async def cls_answer(self, event: dict[str, Any]) -> None:
-        if self.question is not None and event["question"] == self.question["id"]:
-            self.answers[event["student"]] = (event["value"], event["correct"])
-            self._changed()
+    async def cls_answers(self, event: dict[str, Any]) -> None:
+        if event["origin"] != PROCESS:  # this process's screens got them directly
+            self.fold(event["answers"])
 
     async def cls_question(self, event: dict[str, Any]) -> None:
         await self._reload()
@@ -235,15 +247,13 @@ def _true_false_labels() -> tuple[str, str]:
 
 
 class StudentConsumer(AsyncJsonWebsocketConsumer):
-    student: Student
-
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
-        found = await _db(self._authorize)(self.scope.get("user"))
+        found = await db(self._authorize)()
         if found is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.student, state = found
+        self.student_id, self.school_class_id, state = found
         self.question_id: int | None = (state["question"] or {}).get("id")
         self._window_start = time.monotonic()
         self._window_count = 0
@@ -251,14 +261,11 @@ class StudentConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.send_json(state)
 
-    def _authorize(self, user: Any) -> tuple[Student, dict[str, Any]] | None:
-        student = selectors.student_of(user)
-        if student is None:
+    def _authorize(self) -> tuple[int, int, dict[str, Any]] | None:
+        student = selectors.live_student(socket_user(self.scope), self.session_id)
+        if student is None or student.school_class_id is None:
             return None
-        session = selectors.student_session(student, self.session_id)
-        if session is None or not session.is_open or session.mode != LiveSession.Mode.LIVE:
-            return None
-        return student, selectors.student_state(session, student)
+        return student.pk, student.school_class_id, selectors.live_state(self.session_id, student.pk)
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(events.student_group(self.session_id), self.channel_name)
@@ -277,21 +284,12 @@ class StudentConsumer(AsyncJsonWebsocketConsumer):
         if self._window_count > ANSWER_RATE:
             await self.send_json({"type": "ack", "question": question_id, "outcome": "slow_down"})
             return
-        result = await _db(self._submit)(question_id, content.get("value"))
-        if result.counts:
-            await events.answer_counted(
-                session_id=self.session_id,
-                question_id=question_id,
-                student_id=self.student.pk,
-                value=result.value,
-                is_correct=result.is_correct,
-            )
+        answer = services.AnswerIn(question_id, self.student_id, self.school_class_id, content.get("value"))
+        # Returns once the answer is committed: the acknowledgement means it is durable.
+        result = await hub().submit(answer, session_id=self.session_id)
         await self.send_json(
             {"type": "ack", "question": question_id, "outcome": result.outcome, "value": result.value}
         )
-
-    def _submit(self, question_id: int, raw: Any) -> services.Submitted:
-        return services.submit_answer(question_id=question_id, student=self.student, raw=raw)
 
     async def cls_question(self, event: dict[str, Any]) -> None:
         question = event["question"]
@@ -299,8 +297,8 @@ class StudentConsumer(AsyncJsonWebsocketConsumer):
         message: dict[str, Any] = {"type": "question", "question": question}
         verdicts = event.get("verdicts")
         if verdicts is not None:
-            message["correct"] = verdicts.get(str(self.student.pk))
-            message["answered"] = str(self.student.pk) in verdicts
+            message["correct"] = verdicts.get(str(self.student_id))
+            message["answered"] = str(self.student_id) in verdicts
         await self.send_json(message)
 
     async def cls_ended(self, event: dict[str, Any]) -> None:

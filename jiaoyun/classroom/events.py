@@ -1,10 +1,12 @@
 """What travels on the channel layer between the consumers of one session, possibly in
 different worker processes (Redis layer) or in one (in-memory layer).
 
-Two groups per session: its screens and its students. The screen group receives one small
-event per counted answer and folds it into the screen's own tally, so the screen never
-queries the database while answers arrive; it re-reads the database whenever a question
-opens, closes or is revealed, which makes the final count exact even if an event was lost.
+Two groups per session: its screens and its students. A screen in the process that counted
+an answer gets it by a method call (`jiaoyun.classroom.hub`); the screens in other processes
+get the answers a process counted in a short window as one event per session, and fold them
+into their own tally, so a screen never queries the database while answers arrive. A screen
+re-reads the database whenever a question opens, closes or is revealed, which makes the
+final count exact even if an event was lost.
 """
 
 from __future__ import annotations
@@ -22,18 +24,11 @@ def student_group(session_id: int) -> str:
     return f"classroom.{session_id}.students"
 
 
-async def answer_counted(
-    *, session_id: int, question_id: int, student_id: int, value: Any, is_correct: bool | None
-) -> None:
+async def answers_counted(*, session_id: int, origin: str, answers: list[list[Any]]) -> None:
+    """Answers counted in one process within a short window, for the session's screens in
+    the other processes: [question id, student id, value, is_correct] each."""
     await get_channel_layer().group_send(
-        screen_group(session_id),
-        {
-            "type": "cls.answer",
-            "question": question_id,
-            "student": student_id,
-            "value": value,
-            "correct": is_correct,
-        },
+        screen_group(session_id), {"type": "cls.answers", "origin": origin, "answers": answers}
     )
 
 

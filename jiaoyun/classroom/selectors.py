@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery
 
 from jiaoyun.accounts.scopes import Scope
 from jiaoyun.classroom import grading
@@ -128,15 +128,50 @@ def screen_state(session: LiveSession) -> ScreenState:
     )
 
 
+def live_student(user: Any, session_id: int) -> Student | None:
+    """The enrolled student a user signs in as, if the live session is open, live and of
+    their class (one query: what a device's handshake checks)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        Student.objects.filter(
+            user=user,
+            status=Student.Status.ENROLLED,
+            school_class__live_sessions__pk=session_id,
+            school_class__live_sessions__status=LiveSession.Status.OPEN,
+            school_class__live_sessions__mode=LiveSession.Mode.LIVE,
+        )
+        .only("pk", "school_class_id")
+        .first()
+    )
+
+
 def student_state(session: LiveSession, student: Student) -> dict[str, Any]:
-    question = current_question(session) if session.is_open else None
-    state: dict[str, Any] = {"type": "state", "session_open": session.is_open, "question": None}
+    if not session.is_open:
+        return {"type": "state", "session_open": False, "question": None}
+    return live_state(session.pk, student.pk)
+
+
+def live_state(session_id: int, student_id: int) -> dict[str, Any]:
+    """An open session as a student's device sees it: the current question and the
+    student's own answer (one query)."""
+    mine = Answer.objects.filter(session_question=OuterRef("pk"), student_id=student_id)
+    question = (
+        SessionQuestion.objects.filter(session_id=session_id)
+        .annotate(
+            my_value=Subquery(mine.values("value"), output_field=JSONField()),
+            my_correct=Subquery(mine.values("is_correct")),
+            answered=Exists(mine),
+        )
+        .order_by("-position")
+        .first()
+    )
+    state: dict[str, Any] = {"type": "state", "session_open": True, "question": None}
     if question is not None:
         state["question"] = question_payload(question)
-        mine = question.answers.filter(student=student).values_list("value", "is_correct").first()
-        state["my_answer"] = mine[0] if mine else None
-        if question.status == SessionQuestion.Status.REVEALED and mine:
-            state["correct"] = mine[1]
+        state["my_answer"] = question.my_value if question.answered else None
+        if question.status == SessionQuestion.Status.REVEALED and question.answered:
+            state["correct"] = question.my_correct
     return state
 
 

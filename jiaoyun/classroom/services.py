@@ -266,3 +266,137 @@ def end_session(*, session: LiveSession) -> LiveSession:
         session.ended_at = timezone.now()
         session.save(update_fields=["status", "ended_at"])
     return session
+
+
+@dataclass(frozen=True)
+class AnswerIn:
+    """One answer as a live device sent it, for `record_answers`."""
+
+    question_id: int
+    student_id: int
+    school_class_id: int
+    raw: Any
+
+
+@dataclass(frozen=True)
+class QuestionRules:
+    """What grading an answer needs; none of it changes while the question is open."""
+
+    session_id: int
+    school_class_id: int
+    kind: str
+    options: list[str]
+    key: Any
+    tolerance: float
+
+
+def question_rules(question_ids: list[int]) -> dict[int, QuestionRules]:
+    return {
+        row["pk"]: QuestionRules(
+            row["session_id"],
+            row["session__school_class_id"],
+            row["kind"],
+            list(row["options"]),
+            row["key"],
+            row["tolerance"],
+        )
+        for row in SessionQuestion.objects.filter(pk__in=question_ids).values(
+            "pk", "session_id", "session__school_class_id", "kind", "options", "key", "tolerance"
+        )
+    }
+
+
+def record_answers(*, answers: list[AnswerIn], rules: dict[int, QuestionRules]) -> list[Submitted]:
+    """Record a batch of live answers (one outcome each, in order) in one transaction of two
+    statements, whatever the batch size: the open questions among them are read with a share
+    lock (FOR SHARE on PostgreSQL; SQLite holds the database's write lock), then every answer
+    to an open question is one row of a single INSERT ... ON CONFLICT DO UPDATE. The lock
+    orders the batch against the teacher's close (which updates the question row): an answer
+    either lands before the close (and is in the final count) or is refused with "closed";
+    the uniqueness on (question, student) makes a resend count once. `rules` holds the
+    questions' grading rules (`question_rules`), cached by the caller."""
+    outcomes: list[Submitted | None] = [None] * len(answers)
+    # An answer sent twice in one batch (a double tap) is written in a second round, so that
+    # the first is "accepted" and the second "unchanged", as if they had come one by one.
+    rounds: list[list[tuple[int, AnswerIn, Any, bool | None]]] = []
+    seen: dict[tuple[int, int], int] = {}
+    for index, item in enumerate(answers):
+        rule = rules.get(item.question_id)
+        if rule is None or rule.school_class_id != item.school_class_id:
+            outcomes[index] = Submitted("closed")
+            continue
+        try:
+            value = grading.clean_value(rule.kind, rule.options, item.raw)
+        except grading.InvalidAnswer:
+            outcomes[index] = Submitted("invalid")
+            continue
+        verdict = grading.grade(rule.kind, rule.key, rule.tolerance, value)
+        number = seen.get((item.question_id, item.student_id), -1) + 1
+        seen[(item.question_id, item.student_id)] = number
+        if number == len(rounds):
+            rounds.append([])
+        rounds[number].append((index, item, value, verdict))
+    for batch in rounds:
+        with transaction.atomic():
+            for index, outcome in _write_answers(batch).items():
+                outcomes[index] = outcome
+    return [outcome or Submitted("closed") for outcome in outcomes]
+
+
+def _write_answers(batch: list[tuple[int, AnswerIn, Any, bool | None]]) -> dict[int, Submitted]:
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    questions, answers = SessionQuestion._meta, Answer._meta
+    question_ids = sorted({item.question_id for _i, item, _v, _ok in batch})
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    value_field = answers.get_field("value")
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(questions.pk.column)} FROM {quote(questions.db_table)} "
+            f"WHERE {quote(questions.pk.column)} IN ({', '.join(['%s'] * len(question_ids))}) "
+            f"AND {quote(questions.get_field('status').column)} = %s{lock}",
+            [*question_ids, SessionQuestion.Status.OPEN],
+        )
+        open_ids = {row[0] for row in cursor.fetchall()}
+        rows = [entry for entry in batch if entry[1].question_id in open_ids]
+        written: dict[tuple[int, int], bool] = {}
+        if rows:
+            params: list[Any] = []
+            for _index, item, value, verdict in rows:
+                params += [
+                    item.question_id,
+                    item.student_id,
+                    value_field.get_db_prep_save(value, connection),
+                    verdict,
+                    now,
+                    now,
+                ]
+            table = quote(answers.db_table)
+            column = {name: quote(answers.get_field(name).column) for name in (
+                "session_question", "student", "value", "is_correct", "created_at", "updated_at"
+            )}  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO {table} ({column['session_question']}, {column['student']}, {column['value']}, "
+                f"{column['is_correct']}, {column['created_at']}, {column['updated_at']}) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+                + f" ON CONFLICT ({column['session_question']}, {column['student']}) DO UPDATE SET "
+                f"{column['value']} = EXCLUDED.{column['value']}, "
+                f"{column['is_correct']} = EXCLUDED.{column['is_correct']}, "
+                f"{column['updated_at']} = EXCLUDED.{column['updated_at']} "
+                f"WHERE {table}.{column['value']} <> EXCLUDED.{column['value']} "
+                f"RETURNING {column['session_question']}, {column['student']}, "
+                f"{column['created_at']} = {column['updated_at']}",
+                params,
+            )
+            written = {(qid, sid): bool(inserted) for qid, sid, inserted in cursor.fetchall()}
+    outcomes = {}
+    for index, item, value, verdict in batch:
+        if item.question_id not in open_ids:
+            outcomes[index] = Submitted("closed")
+            continue
+        inserted = written.get((item.question_id, item.student_id))
+        state = "unchanged" if inserted is None else "accepted" if inserted else "changed"
+        outcomes[index] = Submitted(state, value, verdict)
+    return outcomes
