@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from jiaoyun.accounts import audit, ratelimit
 from jiaoyun.accounts.models import AuditEvent, Role
+from jiaoyun.accounts.scopes import viewer_of
 from jiaoyun.core import selectors
 
 
@@ -69,7 +70,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     context = {
         "summary": selectors.home_summary(viewer=scope),
         "is_parent": scope.has_role(Role.PARENT),
@@ -79,7 +80,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
-    scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     if not scope.has_role(Role.DISTRICT_ADMIN):
         raise PermissionDenied
     events = AuditEvent.objects.select_related("user", "system")

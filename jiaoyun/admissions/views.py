@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
-from jiaoyun.accounts.scopes import Scope
+from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.admissions import selectors, services
 from jiaoyun.admissions.forms import (
     ApplyForm,
@@ -39,13 +39,9 @@ from jiaoyun.core.exports import xlsx_bytes, xlsx_response
 from jiaoyun.core.identity import mask_id_number
 
 
-def _scope(request: HttpRequest) -> Scope:
-    return request.viewer  # type: ignore[attr-defined,no-any-return]
-
-
 def _bureau(request: HttpRequest) -> Scope:
     """Rounds and windows are the bureau's: other roles get a 403, not a half-working form."""
-    scope = _scope(request)
+    scope = viewer_of(request)
     if not scope.district:
         raise PermissionDenied
     return scope
@@ -68,7 +64,7 @@ def _guardian(request: HttpRequest) -> Any:
 
 @login_required
 def round_list(request: HttpRequest) -> HttpResponse:
-    scope = _scope(request)
+    scope = viewer_of(request)
     return render(
         request,
         "admissions/round_list.html",
@@ -92,7 +88,7 @@ def round_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def round_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = _scope(request)
+    scope = viewer_of(request)
     round = selectors.round_detail(viewer=scope, pk=pk)
     context: dict[str, Any] = {
         "round": round,
@@ -199,7 +195,7 @@ def round_school_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def round_register(request: HttpRequest, pk: int) -> HttpResponse:
     def register(round: PlacementRound) -> str:
-        students = list(selectors.graduating_students(viewer=_scope(request)).order_by("student_no"))
+        students = list(selectors.graduating_students(viewer=viewer_of(request)).order_by("student_no"))
         added = services.register_graduates(round=round, students=students)
         return _("%(n)d graduating students added.") % {"n": len(added)}
 
@@ -208,7 +204,7 @@ def round_register(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def window_list(request: HttpRequest) -> HttpResponse:
-    scope = _scope(request)
+    scope = viewer_of(request)
     if not scope.district and not scope.admin_school_ids:
         raise PermissionDenied
     return render(request, "admissions/window_list.html", {"windows": selectors.window_list(viewer=scope)})
@@ -245,7 +241,7 @@ def window_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _result_context(request: HttpRequest, pk: int) -> tuple[PlacementRound, list[dict[str, Any]]]:
-    scope = _scope(request)
+    scope = viewer_of(request)
     if not scope.district and not scope.admin_school_ids:
         raise PermissionDenied
     round = selectors.round_detail(viewer=scope, pk=pk)
@@ -266,7 +262,7 @@ def round_results(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "round": round,
             "groups": groups,
-            "school_rows": selectors.round_school_rows(viewer=_scope(request), round=round),
+            "school_rows": selectors.round_school_rows(viewer=viewer_of(request), round=round),
         },
     )
 
@@ -348,7 +344,7 @@ def _verify_command(round: PlacementRound) -> str:
 
 @login_required
 def round_notary(request: HttpRequest, pk: int) -> HttpResponse:
-    round = selectors.round_detail(viewer=_scope(request), pk=pk)
+    round = selectors.round_detail(viewer=viewer_of(request), pk=pk)
     names = _file_names(round)
     files = [
         ("commitment", names["commitment"], bool(round.seed_commitment), _("The seed commitment")),
@@ -366,7 +362,7 @@ def round_notary(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def round_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """The published files, byte for byte as stored: they carry application numbers only."""
-    round = selectors.round_detail(viewer=_scope(request), pk=pk)
+    round = selectors.round_detail(viewer=viewer_of(request), pk=pk)
     contents = {
         "commitment": round.seed_commitment + "\n" if round.seed_commitment else "",
         "applicants": round.input_applicants_csv,
@@ -386,7 +382,7 @@ def round_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 @login_required
 def round_export(request: HttpRequest, pk: int) -> HttpResponse:
     """The viewer's rows of the result as CSV; exports of placement data are audited."""
-    scope = _scope(request)
+    scope = viewer_of(request)
     round = selectors.round_detail(viewer=scope, pk=pk)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -421,7 +417,7 @@ def round_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def review_queue(request: HttpRequest) -> HttpResponse:
-    scope = _scope(request)
+    scope = viewer_of(request)
     if not scope.district and not scope.admin_school_ids:
         raise PermissionDenied
     status = request.GET.get("status", "waiting")
@@ -446,7 +442,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = _scope(request)
+    scope = viewer_of(request)
     application = selectors.application_for_review(viewer=scope, pk=pk)
     may_reveal = scope.may_unmask(application.window.kindergarten_id)
     revealed = may_reveal and request.GET.get("reveal") == "1"
@@ -490,7 +486,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def document_download(request: HttpRequest, pk: int) -> FileResponse:
-    document, as_staff = selectors.document_for(viewer=_scope(request), user=request.user, pk=pk)
+    document, as_staff = selectors.document_for(viewer=viewer_of(request), user=request.user, pk=pk)
     if as_staff:
         audit.record(
             action=AuditEvent.Action.UNMASK,
@@ -510,7 +506,7 @@ def document_download(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 def my_applications(request: HttpRequest) -> HttpResponse:
-    scope = _scope(request)
+    scope = viewer_of(request)
     has_guardian = getattr(request.user, "guardian", None) is not None
     return render(
         request,
@@ -579,7 +575,7 @@ def application_more(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def entry_preferences(request: HttpRequest, pk: int) -> HttpResponse:
-    entry = selectors.own_entry(viewer=_scope(request), pk=pk)
+    entry = selectors.own_entry(viewer=viewer_of(request), pk=pk)
     schools = [(rs.school.code, rs.school.name) for rs in selectors.zone_schools(entry=entry)]
     is_open = entry.round.status == PlacementRound.Status.OPEN
     form = PreferencesForm(request.POST or None, schools=schools, current=list(entry.preferences))

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
-from jiaoyun.accounts.scopes import Scope
+from jiaoyun.accounts.scopes import viewer_of
 from jiaoyun.assessment import downloads, papers, reports, selectors, services
 from jiaoyun.assessment.forms import ExamForm, FollowUpPlanForm, UploadForm
 from jiaoyun.assessment.models import Exam, FollowUpPlan
@@ -27,10 +27,6 @@ from jiaoyun.core.models import Teacher
 from jiaoyun.exchange.messages import Issue
 
 MAX_ISSUES_SHOWN = 500
-
-
-def _scope(request: HttpRequest) -> Scope:
-    return request.viewer  # type: ignore[attr-defined,no-any-return]
 
 
 def _describe(issues: list[Issue], catalogue: dict) -> list[dict]:
@@ -44,7 +40,7 @@ def _describe(issues: list[Issue], catalogue: dict) -> list[dict]:
 
 @login_required
 def exam_list(request: HttpRequest) -> HttpResponse:
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     return render(
         request,
         "assessment/exam_list.html",
@@ -55,7 +51,7 @@ def exam_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def exam_create(request: HttpRequest) -> HttpResponse:
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     if not selectors.may_create(viewer):
         raise PermissionDenied
     form = ExamForm(request.POST or None, viewer=viewer)
@@ -70,7 +66,7 @@ def exam_create(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, exam: Exam) -> dict:
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     results = Results.of(exam)
     return {
         "exam": exam,
@@ -89,14 +85,14 @@ def _detail_context(request: HttpRequest, exam: Exam) -> dict:
 
 @login_required
 def exam_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    exam = selectors.exam_detail(viewer=_scope(request), pk=pk)
+    exam = selectors.exam_detail(viewer=viewer_of(request), pk=pk)
     return render(request, "assessment/exam_detail.html", _detail_context(request, exam))
 
 
 @login_required
 @require_POST
 def structure_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
     if not selectors.may_manage(viewer, exam):
         raise PermissionDenied
@@ -120,7 +116,7 @@ def structure_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def scores_upload(request: HttpRequest, pk: int, paper_pk: int) -> HttpResponse:
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
     if not selectors.may_upload_scores(viewer, exam):
         raise PermissionDenied
@@ -154,7 +150,7 @@ def scores_upload(request: HttpRequest, pk: int, paper_pk: int) -> HttpResponse:
 
 @login_required
 def structure_template(request: HttpRequest, pk: int) -> HttpResponse:
-    exam = selectors.exam_detail(viewer=_scope(request), pk=pk)
+    exam = selectors.exam_detail(viewer=viewer_of(request), pk=pk)
     headers = [c.header for c in papers.COLUMNS]
     rows = [
         [p.subject.name, i.number, float(i.max_score), "客观题" if i.kind == "objective" else "主观题", i.key,
@@ -168,7 +164,7 @@ def structure_template(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def scores_template(request: HttpRequest, pk: int, paper_pk: int) -> HttpResponse:
     """The score sheet to fill in, with the uploader's students already listed."""
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
     if not selectors.may_upload_scores(viewer, exam):
         raise PermissionDenied
@@ -188,7 +184,7 @@ def scores_template(request: HttpRequest, pk: int, paper_pk: int) -> HttpRespons
 @login_required
 @require_POST
 def analyse(request: HttpRequest, pk: int) -> HttpResponse:
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
     if not selectors.may_analyse(viewer, exam):
         raise PermissionDenied
@@ -209,7 +205,7 @@ BUILDERS = {
 def _report(
     request: HttpRequest, pk: int, kind: str, unit: int
 ) -> tuple[Exam, reports.Report | None, object]:
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
     subject = selectors.report_subject(viewer=viewer, exam=exam, kind=kind, unit_id=unit)
     results = Results.of(exam)
@@ -221,7 +217,7 @@ def _report(
 @login_required
 def report(request: HttpRequest, pk: int, unit: int = 0, *, kind: str) -> HttpResponse:
     exam, built, subject = _report(request, pk, kind, unit)
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     args = [exam.pk] if kind == "district" else [exam.pk, unit]
     context: dict[str, Any] = {"exam": exam, "report": built, "kind": kind, "unit": unit,
                "xlsx_url": reverse(f"assessment:report_{kind}_xlsx", args=args),
@@ -270,7 +266,7 @@ def report_download(request: HttpRequest, pk: int, unit: int = 0, *, kind: str, 
 @require_POST
 def plan_save(request: HttpRequest, pk: int, student: int) -> HttpResponse:
     """Record or update a follow-up plan (一生一案) for one student of this exam."""
-    viewer = _scope(request)
+    viewer = viewer_of(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
     target = selectors.report_subject(viewer=viewer, exam=exam, kind="student", unit_id=student)
     if not selectors.may_plan_for(viewer, target):

@@ -23,7 +23,7 @@ from ninja.errors import HttpError, ValidationError
 
 from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent, Role
-from jiaoyun.accounts.scopes import Scope
+from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.core import selectors
 from jiaoyun.core.identity import (
     birth_date_of,
@@ -77,10 +77,6 @@ REASON_ENROLLED = "入学"
 REASON_CLASS_CHANGE = "调班"
 REASON_TRANSFER = "转学"
 REASON_POSTED = "调入"
-
-
-def _scope(request: HttpRequest) -> Scope:
-    return request.viewer  # type: ignore[attr-defined,no-any-return]
 
 
 def _params(query: Any, *, exclude: tuple[str, ...] = ("limit", "offset", "masked")) -> dict[str, str]:
@@ -147,7 +143,7 @@ def _audit_read(request: HttpRequest, *, target: str, keys: list[str], fields: l
 
 @router.get("/subjects", response={200: SubjectPage, **READ_ERRORS}, summary="List subjects")
 def list_subjects(request: HttpRequest, query: Query[PageQuery]) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     # Reference data every viewer may read; an empty scope (a user with no role) reads nothing.
     queryset = Subject.objects.none() if scope.is_empty else Subject.objects.order_by("code", "pk")
     page, rows = _page(queryset, query)
@@ -157,7 +153,7 @@ def list_subjects(request: HttpRequest, query: Query[PageQuery]) -> Any:
 
 @router.get("/terms", response={200: TermPage, **READ_ERRORS}, summary="List terms, newest first")
 def list_terms(request: HttpRequest, query: Query[PageQuery]) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     queryset = Term.objects.none() if scope.is_empty else Term.objects.order_by("-school_year", "-semester")
     current = Term.current(timezone.localdate())
     page, rows = _page(queryset, query)
@@ -193,7 +189,7 @@ def _school_out(school: School) -> dict[str, Any]:
 
 @router.get("/schools", response={200: SchoolPage, **READ_ERRORS}, summary="List schools")
 def list_schools(request: HttpRequest, query: Query[SchoolQuery]) -> Any:
-    queryset = selectors.school_list(viewer=_scope(request), params=_params(query))
+    queryset = selectors.school_list(viewer=viewer_of(request), params=_params(query))
     page, rows = _page(queryset, query)
     page["items"] = [_school_out(s) for s in rows]
     return page
@@ -205,7 +201,7 @@ def list_schools(request: HttpRequest, query: Query[SchoolQuery]) -> Any:
     summary="A school with its campuses, grades and classes",
 )
 def get_school(request: HttpRequest, pk: int = Path(..., ge=1, le=MAX_ID)) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     school = selectors.school_detail(viewer=scope, pk=pk)
     counted = selectors.school_list(viewer=scope).get(pk=school.pk)
     grades = selectors.grades_of(viewer=scope, school=school)
@@ -254,7 +250,7 @@ def _class_out(school_class: SchoolClass, students: int) -> dict[str, Any]:
 
 @router.get("/classes", response={200: ClassPage, **READ_ERRORS}, summary="List classes")
 def list_classes(request: HttpRequest, query: Query[ClassQuery]) -> Any:
-    queryset = selectors.class_list(viewer=_scope(request), params=_params(query))
+    queryset = selectors.class_list(viewer=viewer_of(request), params=_params(query))
     page, rows = _page(queryset, query)
     page["items"] = [_class_out(c, c.n_students) for c in rows]  # type: ignore[attr-defined]
     return page
@@ -266,7 +262,7 @@ def list_classes(request: HttpRequest, query: Query[ClassQuery]) -> Any:
     summary="A class with its subject teachers",
 )
 def get_class(request: HttpRequest, pk: int = Path(..., ge=1, le=MAX_ID)) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     school_class = selectors.class_detail(viewer=scope, pk=pk)
     counted = selectors.class_list(viewer=scope).filter(pk=pk).first()
     assignments = school_class.assignments.select_related("teacher", "subject").order_by("subject__code")
@@ -328,7 +324,7 @@ def _teacher_detail_out(teacher: Teacher, unmask: bool) -> dict[str, Any]:
 
 @router.get("/teachers", response={200: TeacherPage, **READ_ERRORS}, summary="List teachers")
 def list_teachers(request: HttpRequest, query: Query[TeacherQuery]) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     queryset = selectors.teacher_list(viewer=scope, params=_params(query))
     page, rows = _page(queryset, query)
     items, unmasked = [], []
@@ -359,7 +355,7 @@ def get_teacher(
     staff_no: str = Path(..., pattern=NATURAL_KEY_PATTERN),
     masked: bool = Query(False, description="Mask personal fields even where the caller may unmask them."),
 ) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     teacher = _visible_teacher(scope, staff_no)
     unmask = not masked and scope.may_unmask_teacher(teacher)
     if unmask:
@@ -426,7 +422,7 @@ def _student_detail_out(student: Student, unmask: bool) -> dict[str, Any]:
 
 @router.get("/students", response={200: StudentPage, **READ_ERRORS}, summary="List students")
 def list_students(request: HttpRequest, query: Query[StudentQuery]) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     queryset = selectors.student_list(viewer=scope, params=_params(query))
     page, rows = _page(queryset, query)
     items, unmasked = [], []
@@ -457,7 +453,7 @@ def get_student(
     student_no: str = Path(..., pattern=NATURAL_KEY_PATTERN),
     masked: bool = Query(False, description="Mask personal fields even where the caller may unmask them."),
 ) -> Any:
-    scope = _scope(request)
+    scope = viewer_of(request)
     student = _visible_student(scope, student_no)
     unmask = not masked and scope.may_unmask_student(student)
     if unmask:
@@ -479,7 +475,7 @@ def _writable_school_ids(request: HttpRequest) -> frozenset[int] | None:
     from jiaoyun.api import require_write
 
     require_write(request)
-    scope = _scope(request)
+    scope = viewer_of(request)
     if getattr(request, "external_system", None) is not None:
         return None if scope.district else scope.admin_school_ids
     if scope.has_role(Role.DISTRICT_ADMIN):
@@ -645,7 +641,7 @@ def put_teacher(
             action=AuditEvent.Action.API_WRITE, target=f"teacher:{staff_no}", request=request,
             detail={"created": created, "changed": changed},
         )  # fmt: skip
-    fresh = selectors.teacher_detail(viewer=_scope(request), pk=teacher.pk)
+    fresh = selectors.teacher_detail(viewer=viewer_of(request), pk=teacher.pk)
     # The response echoes what the caller sent: masked, so it needs no audit of its own.
     return 201 if created else 200, _teacher_detail_out(fresh, unmask=False)
 
@@ -722,5 +718,5 @@ def put_student(
             action=AuditEvent.Action.API_WRITE, target=f"student:{student_no}", request=request,
             detail={"created": created, "changed": changed},
         )  # fmt: skip
-    fresh = selectors.student_detail(viewer=_scope(request), pk=student.pk)
+    fresh = selectors.student_detail(viewer=viewer_of(request), pk=student.pk)
     return 201 if created else 200, _student_detail_out(fresh, unmask=False)

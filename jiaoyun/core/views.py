@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 
 from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
-from jiaoyun.accounts.scopes import Scope
+from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.core import exports, selectors
-from jiaoyun.core.listing import MASKS, CONTROL_PARAMS, ListSpec
+from jiaoyun.core.listing import CONTROL_PARAMS, MASKS, ListSpec
 
 PAGE_SIZE = 50
 
@@ -59,7 +59,7 @@ def _register_list(
     detail_url: str,
     export_name: str,
 ) -> HttpResponse:
-    scope: Scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     params, filters = _filters(spec, scope, list_params(request))
     queryset = select(viewer=scope, params=params)
     if request.GET.get("format") == "xlsx":
@@ -171,7 +171,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     school = selectors.school_detail(viewer=scope, pk=pk)
     is_admin = scope.district or school.pk in scope.admin_school_ids
     context = {
@@ -186,7 +186,7 @@ def school_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     school_class = selectors.class_detail(viewer=scope, pk=pk)
     students = selectors.student_list(viewer=scope, params={"class": str(pk)})
     assignments = school_class.assignments.select_related("teacher", "subject").order_by("subject__code")
@@ -227,7 +227,7 @@ def _personal_kind(field_name: str) -> str:
 
 @login_required
 def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     teacher = selectors.teacher_detail(viewer=scope, pk=pk)
     allowed = scope.may_unmask_teacher(teacher)
     personal = _reveal(
@@ -252,7 +252,7 @@ def teacher_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    scope: Scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     student = selectors.student_detail(viewer=scope, pk=pk)
     allowed = scope.may_unmask_student(student)
     links = list(student.guardian_links.all())

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent, Role
-from jiaoyun.accounts.scopes import Scope
+from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.analytics.warehouse.catalogue import VIEWS
 from jiaoyun.core.exports import xlsx_bytes, xlsx_response
 from jiaoyun.dashboard import charts, selectors, services
@@ -33,7 +33,7 @@ SCREEN_REFRESH_SECONDS = 60
 
 
 def _scope(request: HttpRequest) -> Scope:
-    scope: Scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     if not selectors.may_use_dashboard(scope):
         raise PermissionDenied
     return scope
