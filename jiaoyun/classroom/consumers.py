@@ -58,6 +58,7 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
         self._seq = 0
         self._inflight = False
         self._dirty = True
+        self._urgent = False
         self._sent_at = 0.0
         self._wake = asyncio.Event()
         await self.channel_layer.group_add(events.screen_group(self.session_id), self.channel_name)
@@ -93,6 +94,9 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
         if not self._reloading:
             held, self._held = self._held, []
             self.fold(held)
+        # A question that opens, closes or is revealed is shown at once; answers wait for
+        # the snapshot interval.
+        self._urgent = True
         self._changed()
 
     def fold(self, answers: list[list[Any]]) -> None:
@@ -136,9 +140,9 @@ class ScreenConsumer(AsyncJsonWebsocketConsumer):
         while True:
             if self._dirty and not self._inflight:
                 delay = self._sent_at + SNAPSHOT_INTERVAL - loop.time()
-                if delay > 0:
+                if delay > 0 and not self._urgent:
                     await asyncio.sleep(delay)
-                self._dirty = False
+                self._dirty = self._urgent = False
                 self._inflight = True
                 self._seq += 1
                 self._sent_at = loop.time()

@@ -8,6 +8,7 @@ first 17 digits, written as 0-9 or X. Digits 7-14 are the birth date (YYYYMMDD) 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -17,7 +18,10 @@ _ID_RE = re.compile(r"^\d{17}[\dX]$")
 
 def check_character(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("the check character covers exactly 17 digits")
+    # map() over the digits: imports check tens of thousands of these per file.
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK[total % 11]
 
 
