@@ -4,12 +4,19 @@ main screen and 45 students answering 3 questions each, answers spread over 3 se
 
     .venv/bin/python bench/live_classroom.py [--classrooms 20,50,100] [--students 45]
         [--questions 3] [--spread 3] [--workers 2] [--database sqlite|postgres]
-        [--redis redis://127.0.0.1:6379/0]
+        [--redis redis://127.0.0.1:6379/0] [--no-ceiling]
 
 For each size it checks that every answer was counted (by the screen's final snapshot and
 by the database) and prints the answer-to-screen latency: from a student's send to the first
-screen snapshot that shows that student as answered. Everything runs on 127.0.0.1 and stops
-on its own: each question times out after `spread + 30` seconds.
+screen snapshot that shows that student as answered, and the server's CPU time (from /proc,
+so independent of what else the machine runs) per socket handshake and per answer.
+
+Side by side, the same clients run against the ceiling: a bare `websockets` server in one
+process (`serve_ceiling`) speaking the same protocol with the same fan-in and throttled,
+acknowledged snapshot fan-out, but no Django, no database and no channel layer.
+
+Everything runs on 127.0.0.1 and stops on its own: each question times out after
+`spread + 30` seconds.
 """
 
 from __future__ import annotations
@@ -67,6 +74,7 @@ def scratch_env(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         env["JIAOYUN_DATABASE_URL"] = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        env["JIAOYUN_DB_POOL"] = "1"
     else:
         env["JIAOYUN_DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     return env
@@ -210,6 +218,7 @@ async def classroom(
     tally: Tally,
     gate: asyncio.Semaphore,
     rng: random.Random,
+    joined: Any,
 ) -> None:
     origin = base.replace("ws://", "http://")
     screen = await dial(f"{base}/ws/classroom/{session_id}/screen/", origin, room["teacher_cookie"], gate)
@@ -271,6 +280,7 @@ async def classroom(
         asyncio.create_task(read_device(ws, sid))
         for ws, (sid, _c) in zip(devices, room["students"], strict=True)
     ]
+    await joined()  # every classroom has connected: handshakes and answers are measured apart
     try:
         for number in range(questions):
             state.update(qid=None, seen=set(), all_in=asyncio.Event(), closed=None)
@@ -303,20 +313,193 @@ async def classroom(
 
 
 async def run_clients(
-    rooms: list[dict[str, Any]], session_ids: list[int], port: int, args: argparse.Namespace
+    rooms: list[dict[str, Any]], session_ids: list[int], port: int, args: argparse.Namespace, cpu: Any
 ) -> tuple[Tally, float, float]:
+    """Returns the tally, the seconds from the first handshake to the last close, and the
+    server's CPU seconds spent while the sockets connected."""
     tally = Tally()
     gate = asyncio.Semaphore(64)
     rng = random.Random(7)
+    cpu_start = cpu()
+    waiting = [len(rooms)]
+    all_joined = asyncio.Event()
+    handshake_cpu = [0.0]
+
+    async def joined() -> None:
+        waiting[0] -= 1
+        if waiting[0] == 0:
+            handshake_cpu[0] = cpu() - cpu_start
+            all_joined.set()
+        await all_joined.wait()
+
     start = time.perf_counter()
     await asyncio.gather(
         *[
             classroom(room, sid, f"ws://127.0.0.1:{port}", questions=args.questions, spread=args.spread,
-                      tally=tally, gate=gate, rng=rng)
+                      tally=tally, gate=gate, rng=rng, joined=joined)
             for room, sid in zip(rooms, session_ids, strict=True)
         ]
     )  # fmt: skip
-    return tally, time.perf_counter() - start, 0.0
+    return tally, time.perf_counter() - start, handshake_cpu[0]
+
+
+# -- the ceiling: the same protocol on a bare `websockets` server, one process, no Django --
+
+
+def serve_ceiling(port: int, identities_file: str, students: int) -> None:
+    """A minimal server of the live classroom's protocol: cookie -> identity from a file
+    (instead of sessions in a database), rooms in memory, each answer folded into its
+    room's tally, snapshots to the screen at most every 0.1 s and only once the previous one
+    was acknowledged, the question to every device when it opens and closes."""
+    from websockets.asyncio.server import broadcast, serve
+
+    from jiaoyun.classroom import grading
+
+    identities: dict[str, list[Any]] = json.loads(Path(identities_file).read_text())
+    options = ["A", "B", "C", "D"]
+    interval = 0.1
+    next_question = [0]
+
+    class Room:
+        def __init__(self) -> None:
+            self.devices: set[Any] = set()
+            self.question: dict[str, Any] | None = None
+            self.answers: dict[int, Any] = {}
+            self.wake = asyncio.Event()
+            self.dirty = self.urgent = True
+
+        def changed(self, urgent: bool = False) -> None:
+            self.dirty = True
+            self.urgent = self.urgent or urgent
+            self.wake.set()
+
+        def snapshot(self, seq: int) -> str:
+            q = self.question
+            snap: dict[str, Any] = {"type": "snapshot", "seq": seq, "question": q, "total": students,
+                                    "answered": sorted(self.answers)}  # fmt: skip
+            if q is not None:
+                snap["distribution"] = grading.distribution(q["kind"], q["options"], self.answers.values())
+            return json.dumps(snap)
+
+    rooms: dict[int, Room] = {}
+
+    async def screen(ws: Any, room: Room) -> None:
+        loop = asyncio.get_running_loop()
+        state = {"seq": 0, "inflight": False, "sent_at": 0.0}
+        await ws.send(json.dumps({"type": "roster", "students": [], "code": "000000"}))
+
+        async def push() -> None:
+            while True:
+                if room.dirty and not state["inflight"]:
+                    delay = state["sent_at"] + interval - loop.time()
+                    if delay > 0 and not room.urgent:
+                        await asyncio.sleep(delay)
+                    room.dirty = room.urgent = False
+                    state["inflight"] = True
+                    state["seq"] += 1
+                    state["sent_at"] = loop.time()
+                    await ws.send(room.snapshot(state["seq"]))
+                    continue
+                await room.wake.wait()
+                room.wake.clear()
+
+        pusher = asyncio.create_task(push())
+        try:
+            async for raw in ws:
+                message = json.loads(raw)
+                kind = message.get("type")
+                if kind == "ack":
+                    if message.get("seq") == state["seq"]:
+                        state["inflight"] = False
+                        room.wake.set()
+                    continue
+                if kind == "ask":
+                    next_question[0] += 1
+                    room.question = {"id": next_question[0], "kind": message["kind"], "prompt": message["prompt"],
+                                     "options": message.get("options") or options, "status": "open"}  # fmt: skip
+                    room.answers = {}
+                elif kind == "close" and room.question is not None:
+                    room.question = {**room.question, "status": "closed"}
+                else:
+                    continue
+                broadcast(room.devices, json.dumps({"type": "question", "question": room.question}))
+                room.changed(urgent=True)
+        finally:
+            pusher.cancel()
+
+    async def device(ws: Any, room: Room, student_id: int) -> None:
+        room.devices.add(ws)
+        try:
+            await ws.send(json.dumps({"type": "state", "session_open": True, "question": room.question}))
+            async for raw in ws:
+                message = json.loads(raw)
+                q = room.question
+                if message.get("type") != "answer":
+                    continue
+                if q is None or q["status"] != "open" or message.get("question") != q["id"]:
+                    await ws.send(
+                        json.dumps({"type": "ack", "question": message.get("question"), "outcome": "closed"})
+                    )
+                    continue
+                value = message.get("value")
+                outcome = "accepted" if student_id not in room.answers else (
+                    "unchanged" if room.answers[student_id] == value else "changed")  # fmt: skip
+                room.answers[student_id] = value
+                room.changed()
+                await ws.send(
+                    json.dumps({"type": "ack", "question": q["id"], "outcome": outcome, "value": value})
+                )
+        finally:
+            room.devices.discard(ws)
+
+    async def handler(ws: Any) -> None:
+        parts = ws.request.path.strip("/").split("/")  # ws/classroom/<id>/<role>
+        identity = identities.get(ws.request.headers.get("Cookie", ""))
+        if len(parts) != 4 or identity is None or identity[0] != parts[3]:
+            await ws.close(4403)
+            return
+        room = rooms.setdefault(int(parts[2]), Room())
+        await (screen(ws, room) if parts[3] == "screen" else device(ws, room, identity[1]))
+
+    async def main() -> None:
+        async with serve(
+            handler, "127.0.0.1", port, ping_interval=None, max_queue=None, backlog=4096
+        ) as server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def start_ceiling(
+    rooms: list[dict[str, Any]], workdir: Path, port: int, students: int
+) -> subprocess.Popen[bytes]:
+    identities: dict[str, list[Any]] = {}
+    for room in rooms:
+        identities[room["teacher_cookie"]] = ["screen", room["teacher_id"]]
+        for sid, cookie in room["students"]:
+            identities[cookie] = ["student", sid]
+    path = workdir / "ceiling-identities.json"
+    path.write_text(json.dumps(identities))
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve-ceiling",
+            str(port),
+            "--identities",
+            str(path),
+            "--students",
+            str(students),
+        ]
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("the ceiling server did not start")
 
 
 def server_cpu_seconds(server: subprocess.Popen[bytes]) -> float:
@@ -382,7 +565,13 @@ def main() -> None:
     parser.add_argument(
         "--redis", default="redis://127.0.0.1:6379/0", help="empty: in-memory layer, one worker"
     )
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the bare websockets server")
+    parser.add_argument("--serve-ceiling", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--identities", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_ceiling:
+        serve_ceiling(args.serve_ceiling, args.identities, args.students)
+        return
     sizes = [int(s) for s in args.classrooms.split(",")]
 
     with tempfile.TemporaryDirectory(prefix="jiaoyun-bench-") as tmp:
@@ -394,55 +583,76 @@ def main() -> None:
         from django.db import connections
 
         django.setup()
-        server = None
+        server = ceiling = None
         try:
             call_command("migrate", verbosity=0)
             rooms = seed(max(sizes), args.students)
             port = free_port()
             connections.close_all()
             server = start_server(env, port, args.workers)
+            if not args.no_ceiling:
+                ceiling_port = free_port()
+                ceiling = start_ceiling(rooms, Path(tmp), ceiling_port, args.students)
             # A small warm-up round, not reported.
             warm_ids = open_sessions(rooms[:2])
             connections.close_all()
-            asyncio.run(
-                run_clients(rooms[:2], warm_ids, port, argparse.Namespace(**{**vars(args), "questions": 1}))
-            )
+            warm_args = argparse.Namespace(**{**vars(args), "questions": 1})
+            asyncio.run(run_clients(rooms[:2], warm_ids, port, warm_args, lambda: 0.0))
             print(
                 f"live classroom: {args.students} students + 1 screen a class, {args.questions} questions, "
-                f"answers spread over {args.spread:g} s; uvicorn --workers {args.workers}, Redis layer, "
-                f"{args.database}"
+                f"answers spread over {args.spread:g} s; jiaoyun: uvicorn --workers {args.workers}, "
+                f"{'Redis' if args.redis else 'in-memory'} layer, {args.database}; ceiling: bare websockets, "
+                "1 process, in memory"
             )
             header = (
-                f"{'classes':>7} {'sockets':>7} {'answers':>7} {'counted':>8} {'db':>6} {'p50 ms':>7} "
-                f"{'p99 ms':>7} {'max ms':>7} {'seconds':>7} {'cpu ms/ans':>10} {'load':>5}"
+                f"{'server':>8} {'classes':>7} {'sockets':>7} {'answers':>7} {'counted':>8} {'db':>6} "
+                f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'seconds':>7} {'cpu ms/hs':>9} {'cpu ms/ans':>10} "
+                f"{'load':>5}"
             )
             print(header)
             print("-" * len(header))
             for size in sizes:
                 session_ids = open_sessions(rooms[:size])
                 connections.close_all()
-                cpu_before = server_cpu_seconds(server)
-                tally, seconds, _ = asyncio.run(run_clients(rooms[:size], session_ids, port, args))
-                cpu = server_cpu_seconds(server) - cpu_before
-                expected = size * args.students * args.questions
-                in_db = counted_in_database(session_ids)
-                connections.close_all()
-                share = 100 * tally.counted_on_screen / expected
-                print(
-                    f"{size:>7} {size * (args.students + 1):>7} {expected:>7} {share:>7.1f}% {in_db:>6} "
-                    f"{1000 * percentile(tally.latencies, 0.5):>7.0f} {1000 * percentile(tally.latencies, 0.99):>7.0f} "
-                    f"{1000 * max(tally.latencies, default=float('nan')):>7.0f} {seconds:>7.1f} "
-                    f"{1000 * cpu / max(1, tally.sent):>10.2f} {os.getloadavg()[0]:>5.1f}"
-                )
-                for error in sorted(set(tally.errors))[:5]:
-                    print(f"        ! {error}")
-                sys.stdout.flush()
+                targets = [("jiaoyun", server, port)]
+                if ceiling is not None:
+                    targets.append(("ceiling", ceiling, ceiling_port))
+                for name, process, target_port in targets:
+
+                    def cpu(process: subprocess.Popen[bytes] = process) -> float:
+                        return server_cpu_seconds(process)
+
+                    cpu_before = cpu()
+                    tally, seconds, handshake_cpu = asyncio.run(
+                        run_clients(rooms[:size], session_ids, target_port, args, cpu)
+                    )
+                    answer_cpu = cpu() - cpu_before - handshake_cpu
+                    expected = size * args.students * args.questions
+                    in_db = str(counted_in_database(session_ids)) if name == "jiaoyun" else "-"
+                    connections.close_all()
+                    share = 100 * tally.counted_on_screen / expected
+                    print(
+                        f"{name:>8} {size:>7} {size * (args.students + 1):>7} {expected:>7} {share:>7.1f}% "
+                        f"{in_db:>6} {1000 * percentile(tally.latencies, 0.5):>7.0f} "
+                        f"{1000 * percentile(tally.latencies, 0.99):>7.0f} "
+                        f"{1000 * max(tally.latencies, default=float('nan')):>7.0f} {seconds:>7.1f} "
+                        f"{1000 * handshake_cpu / (size * (args.students + 1)):>9.2f} "
+                        f"{1000 * answer_cpu / max(1, tally.sent):>10.2f} {os.getloadavg()[0]:>5.1f}"
+                    )
+                    for error in sorted(set(tally.errors))[:5]:
+                        print(f"        ! {error}")
+                    sys.stdout.flush()
         finally:
-            if server is not None:
-                server.send_signal(2)
-                server.wait(timeout=30)
+            for process in (server, ceiling):
+                if process is not None:
+                    process.send_signal(2)
+                    process.wait(timeout=30)
             connections.close_all()
             drop_scratch(env, args)
+    print(
+        f"cpu ms/hs: server CPU while the sockets connect, per socket; cpu ms/ans: the rest of the run "
+        f"(asks, answers, snapshots, closes) per answer. uptime: {Path('/proc/loadavg').read_text().strip()}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -27,11 +27,13 @@ class ExamForm(forms.ModelForm):
         schools = School.objects.visible_to(viewer)
         if not viewer.district:
             schools = schools.filter(pk__in=viewer.admin_school_ids)
-        self.fields["school"].queryset = schools
-        self.fields["school"].required = not viewer.district
-        self.fields["school"].help_text = _("Leave empty for a joint exam of the district")
-        self.fields["prior"].queryset = Exam.objects.visible_to(viewer)
-        self.fields["prior"].required = False
+        school = cast(forms.ModelChoiceField, self.fields["school"])
+        school.queryset = schools
+        school.required = not viewer.district
+        school.help_text = _("Leave empty for a joint exam of the district")
+        prior = cast(forms.ModelChoiceField, self.fields["prior"])
+        prior.queryset = Exam.objects.visible_to(viewer)
+        prior.required = False
 
 
 class UploadForm(forms.Form):

@@ -125,11 +125,11 @@ def read_score_sheet(
     item_cols: dict[int, int] = {}
     by_number = {normalize_item_header(h): i for i, h in enumerate(header) if h}
     for spec in items:
-        col = by_number.get(normalize_item_header(spec.number))
-        if col is None:
+        position = by_number.get(normalize_item_header(spec.number))
+        if position is None:
             issues.append(Issue(header_row, "", "", "missing_item_column", {"item": spec.number}))
         else:
-            item_cols[spec.item_id] = col
+            item_cols[spec.item_id] = position
     if issues:
         return ScoreSheet(None, None, issues)
     assert id_col is not None

@@ -177,7 +177,9 @@ class Hub:
         self.flush = None
         outbox, self.outbox = self.outbox, {}
         for session_id, answers in outbox.items():
-            asyncio.create_task(events.answers_counted(session_id=session_id, origin=PROCESS, answers=answers))
+            asyncio.create_task(
+                events.answers_counted(session_id=session_id, origin=PROCESS, answers=answers)
+            )
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -11,6 +11,7 @@ database then aborts one transaction as a deadlock and `_retrying` runs it again
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import time
 from collections import defaultdict
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -236,34 +237,86 @@ def _level(student: Student) -> int | None:
     return school_class.grade.level if school_class is not None else None
 
 
-def _elective_for(student: Student, elective_id: int) -> Elective:
-    elective = (
-        Elective.objects.select_related("catalogue")
-        .filter(pk=elective_id, catalogue__school_id=student.school_id)
-        .first()
-    )
-    if elective is None:
+# The seat path is the one request a whole school sends at once, so it is written as a few
+# plain SQL statements (portable between SQLite and PostgreSQL) instead of ORM queries, whose
+# compilation costs more CPU than the database spends running them.
+_ELECTIVE = Elective._meta.db_table
+_CATALOGUE = Catalogue._meta.db_table
+_ROUND = SelectionRound._meta.db_table
+_ENROLMENT = Enrolment._meta.db_table
+_EVENT = SelectionEvent._meta.db_table
+_LOAD = StudentLoad._meta.db_table
+
+# One read answers everything a request checks before it writes: the elective, its catalogue,
+# the kind of the round open now (the earliest opened, as students see it) and whether a closed
+# preference round still awaits its lottery.
+_TARGET_SQL = f"""
+    SELECT e.id, e.catalogue_id, e.slot_id, e.capacity, e.taken, e.grade_levels,
+           c.status, c.max_per_student,
+           (SELECT r.kind FROM "{_ROUND}" r
+             WHERE r.catalogue_id = e.catalogue_id AND r.opens_at <= %s AND r.closes_at > %s
+             ORDER BY r.opens_at, r.id LIMIT 1),
+           EXISTS (SELECT 1 FROM "{_ROUND}" r
+                    WHERE r.catalogue_id = e.catalogue_id AND r.kind = %s AND r.closes_at <= %s
+                      AND r.allocated_at IS NULL)
+      FROM "{_ELECTIVE}" e JOIN "{_CATALOGUE}" c ON c.id = e.catalogue_id
+     WHERE e.id = %s AND c.school_id = %s"""
+# Student load +1, or a first row holding 1: one statement whatever the student held before;
+# no row comes back when the student is at the limit.
+_LOAD_SQL = f"""
+    INSERT INTO "{_LOAD}" (student_id, catalogue_id, held, "limit") VALUES (%s, %s, 1, %s)
+    ON CONFLICT (student_id, catalogue_id) DO UPDATE SET held = "{_LOAD}".held + 1
+     WHERE "{_LOAD}".held < "{_LOAD}"."limit"
+    RETURNING id"""
+_ENROL_SQL = f"""
+    INSERT INTO "{_ENROLMENT}" (student_id, elective_id, catalogue_id, slot_id, source, rank, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id"""
+_EVENT_SQL = f"""
+    INSERT INTO "{_EVENT}" (at, catalogue_id, elective_id, student_id, action, by_id)
+    VALUES (%s, %s, %s, %s, %s, %s)"""
+# The compare-and-swap on the seat counter: 0 rows means full.
+_SEAT_SQL = f'UPDATE "{_ELECTIVE}" SET taken = taken + 1 WHERE id = %s AND taken < capacity'
+
+
+def _elective_for(student: Student, elective_id: int, now: dt.datetime) -> Elective:
+    """The elective, with its catalogue and the state of its rounds at `now`, in one query.
+    Sets `open_round_kind` (None when no round is open) and `lottery_pending` on it."""
+    when = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TARGET_SQL,
+            [when, when, SelectionRound.Kind.PREFERENCE.value, when, elective_id, student.school_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise SelectionError("unknown")
+    pk, catalogue_id, slot_id, capacity, taken, levels, status, max_per_student, kind, pending = row
+    if isinstance(levels, str):
+        levels = json.loads(levels)
+    elective = Elective(
+        id=pk, catalogue_id=catalogue_id, slot_id=slot_id, capacity=capacity, taken=taken, grade_levels=levels
+    )
+    elective.catalogue = Catalogue(
+        id=catalogue_id, school_id=student.school_id, status=status, max_per_student=max_per_student
+    )
+    for instance in (elective, elective.catalogue):  # rows read from the database, not new ones
+        instance._state.adding = False
+        instance._state.db = connection.alias
     if not elective.catalogue.is_published:
         raise SelectionError("not_published")
+    elective.open_round_kind = kind  # type: ignore[attr-defined]
+    elective.lottery_pending = bool(pending)  # type: ignore[attr-defined]
     return elective
 
 
-def _open_round(catalogue_id: int, now: dt.datetime) -> SelectionRound:
-    rounds = list(SelectionRound.objects.filter(catalogue_id=catalogue_id, opens_at__lte=now))
-    if any(r.is_preference and r.has_closed(now) and r.allocated_at is None for r in rounds):
+def _require_open_round(elective: Elective, *, first_come: bool) -> None:
+    """Refuse unless a round is open (a first-come round when `first_come`), and while a closed
+    preference round awaits its lottery."""
+    if elective.lottery_pending:  # type: ignore[attr-defined]
         raise SelectionError("lottery_pending")
-    for selection_round in rounds:
-        if selection_round.is_open(now):
-            return selection_round
-    raise SelectionError("closed")
-
-
-def _first_come_round(elective: Elective, now: dt.datetime) -> SelectionRound:
-    selection_round = _open_round(elective.catalogue_id, now)
-    if selection_round.is_preference:
+    kind = elective.open_round_kind  # type: ignore[attr-defined]
+    if kind is None or (first_come and kind == SelectionRound.Kind.PREFERENCE):
         raise SelectionError("closed")
-    return selection_round
 
 
 def _check_eligible(student: Student, elective: Elective) -> None:
@@ -276,33 +329,29 @@ def _take_seat(
     by_id: int | None = None, count_load: bool = True,
 ) -> Enrolment:  # fmt: skip
     """Inside a transaction: claim a seat or raise. Raises IntegrityError on a duplicate seat
-    or a second elective in the slot (the caller diagnoses which)."""
-    if count_load:
-        loads = StudentLoad.objects.filter(
-            student_id=student_id, catalogue_id=elective.catalogue_id, held__lt=F("limit")
-        )
-        if not loads.update(held=F("held") + 1):
-            StudentLoad.objects.bulk_create(
-                [StudentLoad(student_id=student_id, catalogue_id=elective.catalogue_id, held=0, limit=limit)],
-                ignore_conflicts=True,
-            )
-            if not loads.update(held=F("held") + 1):
+    or a second elective in the slot (the caller diagnoses which). Four statements: the
+    student's load, the seat row, its event, and the elective's counter last, so that the hot
+    row stays locked only until the commit."""
+    now = timezone.now()  # the trail keeps the real time, whatever `now` the round was checked at
+    when = connection.ops.adapt_datetimefield_value(now)
+    catalogue_id = elective.catalogue_id
+    with connection.cursor() as cursor:
+        if count_load:
+            cursor.execute(_LOAD_SQL, [student_id, catalogue_id, limit])
+            if cursor.fetchone() is None:
                 raise SelectionError("limit_reached")
-    enrolment = Enrolment.objects.create(
-        student_id=student_id, elective_id=elective.pk, catalogue_id=elective.catalogue_id,
-        slot_id=elective.slot_id, source=source, rank=rank,
+        cursor.execute(
+            _ENROL_SQL, [student_id, elective.pk, catalogue_id, elective.slot_id, source, rank, when]
+        )
+        (enrolment_id,) = cursor.fetchone()
+        cursor.execute(_EVENT_SQL, [when, catalogue_id, elective.pk, student_id, action, by_id])
+        cursor.execute(_SEAT_SQL, [elective.pk])
+        if cursor.rowcount != 1:
+            raise SelectionError("full")
+    return Enrolment(
+        id=enrolment_id, student_id=student_id, elective_id=elective.pk, catalogue_id=catalogue_id,
+        slot_id=elective.slot_id, source=source, rank=rank, created_at=now,
     )  # fmt: skip
-    SelectionEvent.objects.create(
-        catalogue_id=elective.catalogue_id,
-        elective_id=elective.pk,
-        student_id=student_id,
-        action=action,
-        by_id=by_id,
-    )
-    # Last, so that the hot row stays locked only until the commit.
-    if not Elective.objects.filter(pk=elective.pk, taken__lt=F("capacity")).update(taken=F("taken") + 1):
-        raise SelectionError("full")
-    return enrolment
 
 
 def _release_seat(*, enrolment: Enrolment, action: str, by_id: int | None, count_load: bool = True) -> None:
@@ -327,11 +376,16 @@ def _diagnose_conflict(student: Student, elective: Elective) -> SelectionError:
 def select(
     *, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None
 ) -> Enrolment:
-    """Take a seat in a first-come round."""
+    """Take a seat in a first-come round: one read, then one short transaction."""
     now = now or timezone.now()
-    elective = _elective_for(student, elective_id)
-    _first_come_round(elective, now)
+    elective = _elective_for(student, elective_id, now)
+    _require_open_round(elective, first_come=True)
     _check_eligible(student, elective)
+    if elective.taken >= elective.capacity:
+        # Refused on the committed state just read, without a transaction: in a rush most
+        # clicks on a hot elective end here. (A seat freed a moment later would go to the
+        # waitlist's head first anyway; the counter's compare-and-swap below is the guarantee.)
+        raise SelectionError("full")
     try:
         return _retrying(
             lambda: _take_seat(
@@ -352,8 +406,8 @@ def withdraw(
 ) -> None:
     """Give a seat back during an open round; the waitlist's head takes it in the same transaction."""
     now = now or timezone.now()
-    elective = _elective_for(student, elective_id)
-    _open_round(elective.catalogue_id, now)
+    elective = _elective_for(student, elective_id, now)
+    _require_open_round(elective, first_come=False)
 
     def work() -> None:
         enrolment = Enrolment.objects.select_for_update().filter(student=student, elective=elective).first()
@@ -367,8 +421,8 @@ def withdraw(
 
 def join_waitlist(*, student: Student, elective_id: int, now: dt.datetime | None = None) -> WaitlistEntry:
     now = now or timezone.now()
-    elective = _elective_for(student, elective_id)
-    _first_come_round(elective, now)
+    elective = _elective_for(student, elective_id, now)
+    _require_open_round(elective, first_come=True)
     _check_eligible(student, elective)
 
     def work() -> WaitlistEntry:

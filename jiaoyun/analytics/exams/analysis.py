@@ -164,11 +164,11 @@ def wrong_question_tables(
             for u in sorted(set(gaps[0]) | set(gaps[1])):
                 for row in diagnosis.compare_with_previous(gaps[0].get(u, {}), gaps[1].get(u, {})):
                     subject, name = row["key"].split(_SEPARATOR, 1)
-                    values = (level, u, subject, name, row["gap"], row["previous_gap"], row["change"])
-                    for c, v in zip(trend_columns, values, strict=True):
+                    trend_values = (level, u, subject, name, row["gap"], row["previous_gap"], row["change"])
+                    for c, v in zip(trend_columns, trend_values, strict=True):
                         trend[c].append(v)
-        types = (string, string, string, string, number, number, number)
-        out["trend"] = pa.table(trend, schema=pa.schema(list(zip(trend_columns, types, strict=True))))
+        trend_types = (string, string, string, string, number, number, number)
+        out["trend"] = pa.table(trend, schema=pa.schema(list(zip(trend_columns, trend_types, strict=True))))
     return out
 
 
@@ -373,7 +373,7 @@ def analyze_exam(
             if kp_table is not None and known:
                 # One column per subject and knowledge point; the subject is named only when the
                 # exam has more than one (a name may recur across subjects).
-                units, labels, rates = _unit_matrix(
+                units, labels, kp_rates = _unit_matrix(
                     _labelled(kp_table, "knowledge_point"), "class", "label", "rate"
                 )
                 several = len({lab.split(_SEPARATOR, 1)[0] for lab in labels}) > 1
@@ -385,7 +385,7 @@ def analyze_exam(
                 unit_index = {u: i for i, u in enumerate(units)}
                 kp_matrix = np.array(
                     [
-                        rates[unit_index[class_ids[i]], order]
+                        kp_rates[unit_index[class_ids[i]], order]
                         if class_ids[i] in unit_index
                         else np.full(len(kps), np.nan)
                         for i in known

@@ -52,8 +52,9 @@ def test_statistics(matrix: np.ndarray) -> dict[str, float | int | None]:
         cic = 100 * p / (p - 1) * (1 - sum_item_variance / k2)
         out["cic"] = float(cic)
         if cic <= 100:
-            out["error_ratio"] = float(100 * np.sqrt(max(0.0, 1 - cic / 100)))
-            out["standard_error"] = float(out["error_ratio"] * out["sd"] / 100)
+            error_ratio = float(100 * np.sqrt(max(0.0, 1 - cic / 100)))
+            out["error_ratio"] = error_ratio
+            out["standard_error"] = float(error_ratio * float(out["sd"] or 0.0) / 100)
     return out
 
 

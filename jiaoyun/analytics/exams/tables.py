@@ -121,9 +121,9 @@ def score_matrix(scores: Any, items: Any) -> ScoreMatrix:
         raise ExamDataError("scores: a score lies outside 0..max_score of its item")
     # One flat index instead of a (row, col) pair: numpy's 1-d scatter is several times faster.
     cell = row * j + col
-    matrix = np.full(n * j, np.nan)
-    matrix[cell] = score
-    matrix = matrix.reshape(n, j)
+    flat = np.full(n * j, np.nan)
+    flat[cell] = score
+    matrix = flat.reshape(n, j)
     # One school and one class per student: the last row wins, and the contract says they agree.
     # Only one row per student is converted to Python strings, not every score row.
     last_row = np.empty(n, dtype=np.int64)
@@ -131,14 +131,14 @@ def score_matrix(scores: Any, items: Any) -> ScoreMatrix:
     take = pa.array(last_row)
     school_ids = np.array(pc.take(st["school_id"], take).to_pylist(), dtype=object)
     class_ids = np.array(pc.take(st["class_id"], take).to_pylist(), dtype=object)
-    option_codes = None
+    option_codes: np.ndarray | None = None
     option_labels: list = []
     if "option" in st.column_names:
         codes, option_labels = _codes(st["option"])
         valid = codes >= 0
-        option_codes = np.full(n * j, -1, dtype=np.int16)
-        option_codes[cell[valid]] = codes[valid]
-        option_codes = option_codes.reshape(n, j)
+        flat_codes = np.full(n * j, -1, dtype=np.int16)
+        flat_codes[cell[valid]] = codes[valid]
+        option_codes = flat_codes.reshape(n, j)
     return ScoreMatrix(
         scores=matrix,
         student_ids=student_ids,
