@@ -9,12 +9,16 @@
    table: the bench measures selection, not password hashing), a catalogue of electives in
    five weekly slots, and a first-come round open now. Of the electives, `--hot` are wanted
    ten times over their capacity.
-3. Starts uvicorn with `--workers` processes on loopback, as `scripts/serve` does.
+3. Starts uvicorn with `--workers` processes on loopback, as `scripts/serve` does, on the
+   ASGI interface with a psycopg connection pool (JIAOYUN_DB_POOL=1) per worker.
 4. Runs the load from a second process: `--clients` concurrent HTTP clients (httpx), each
    student taking `--selections` seats in different slots through the JSON endpoint, trying
    a quieter elective of the same slot when the wanted one answers "full". Bounded in count
    and by `--time-limit`.
-5. Prints requests/s, seats/s, p50/p95/p99 latency and outcome counts, then checks in SQL
+5. Prints requests/s, seats/s, p50/p95/p99 latency and outcome counts, the CPU time spent per
+   request by the server's workers, by their PostgreSQL backends and by the load generator
+   (process CPU time: unlike latency, it barely moves when other work shares the machine),
+   and the machine's load (`uptime`) before and after; then checks in SQL
    that no elective holds more enrolments than seats, that counters match rows, and that no
    student holds two seats of one elective or two electives in one slot.
 6. Times the preference-round lottery for all students ranking five electives.
@@ -60,6 +64,7 @@ def parse() -> argparse.Namespace:
         "--interface", choices=["asgi", "wsgi"], default="asgi",
         help="asgi: jiaoyun.asgi:application as scripts/serve runs it; wsgi: Django's WSGI handler under uvicorn",
     )  # fmt: skip
+    parser.add_argument("--pool-size", type=int, default=20, help="JIAOYUN_DB_POOL_SIZE of each worker")
     parser.add_argument("--time-limit", type=float, default=180.0, help="seconds the load may run")
     parser.add_argument("--db-name", default="jiaoyun_bench_electives")
     parser.add_argument("--keep-db", action="store_true", help="leave the scratch database for inspection")
@@ -396,6 +401,56 @@ def time_lottery(plan: dict[str, Any], choices: int = 5) -> dict[str, Any]:
     }  # fmt: skip
 
 
+# --- CPU accounting ------------------------------------------------------------------------------
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds a live process has used (Linux /proc), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(root: int) -> list[int]:
+    """The server process and its workers."""
+    children = Path(f"/proc/{root}/task/{root}/children")
+    try:
+        return [root, *(int(pid) for pid in children.read_text().split())]
+    except OSError:
+        return [root]
+
+
+def backend_pids(db_name: str) -> list[int]:
+    """The PostgreSQL backends connected to the scratch database (readable when the server
+    runs on this machine, as in the bench's default set-up)."""
+    import psycopg
+
+    with psycopg.connect(f"{server_url()}/postgres", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [db_name]
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def cpu_snapshot(server: int, db_name: str) -> dict[str, dict[int, float]]:
+    return {
+        "server": {pid: process_cpu(pid) for pid in server_pids(server)},
+        "database": {pid: process_cpu(pid) for pid in backend_pids(db_name)},
+    }
+
+
+def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds per part between two snapshots; processes born in between count from zero.
+    (A backend that exits in between is lost: the pool keeps its connections open.)"""
+    return {part: sum(cpu - before[part].get(pid, 0.0) for pid, cpu in after[part].items()) for part in after}
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
 # --- Orchestration ---------------------------------------------------------------------------------
 
 
@@ -433,8 +488,10 @@ def main() -> int:
 
     if args.electives % N_SLOTS or args.hot % N_SLOTS or args.selections > N_SLOTS:
         raise SystemExit(f"electives and hot must be multiples of {N_SLOTS}; selections at most {N_SLOTS}")
+    load_before = uptime()
     url = recreate_database(args.db_name)
-    env = {**os.environ, "JIAOYUN_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "jiaoyun.settings"}
+    env = {**os.environ, "JIAOYUN_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "jiaoyun.settings",
+           "JIAOYUN_DB_POOL": "1", "JIAOYUN_DB_POOL_SIZE": str(args.pool_size)}  # fmt: skip
     os.environ.update({"JIAOYUN_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "jiaoyun.settings"})
     python = sys.executable
     print(f"database     scratch PostgreSQL database {args.db_name!r}")
@@ -458,11 +515,14 @@ def main() -> int:
     server_cmd = [uvicorn, *app, "--host", "127.0.0.1", "--port", str(args.port),
                   "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
     print(
-        f"server       uvicorn ({args.interface}), {args.workers} workers (gunicorn is not installed), DEBUG off"
+        f"server       uvicorn ({args.interface}), {args.workers} workers (gunicorn is not installed), DEBUG off, "
+        f"connection pool of {args.pool_size} per worker"
     )
     server = subprocess.Popen(server_cmd, cwd=ROOT, env=env, start_new_session=True)
     try:
         wait_until_up(base, server)
+        cpu_before = cpu_snapshot(server.pid, args.db_name)
+        loader_before = os.times()
         with tempfile.TemporaryDirectory() as tmp:
             plan_path, spec_path, out_path = (
                 Path(tmp, "plan.json"),
@@ -478,6 +538,11 @@ def main() -> int:
             if loader.returncode:
                 raise SystemExit("the load generator failed")
             result = json.loads(out_path.read_text())
+        cpu = cpu_spent(cpu_before, cpu_snapshot(server.pid, args.db_name))
+        loader_after = os.times()
+        cpu["load generator"] = (loader_after.children_user - loader_before.children_user) + (
+            loader_after.children_system - loader_before.children_system
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -506,7 +571,12 @@ def main() -> int:
     print(f"{'outcomes':<34}{json.dumps(result['outcomes'], sort_keys=True)}")
     print(f"{'errors':<34}{n_errors} {json.dumps(result['errors'], sort_keys=True) if n_errors else ''}")
     print(f"{'timed out':<34}{'yes' if result['timed_out'] else 'no'}")
-    print(f"{'machine load average (1 min)':<34}{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    for part in ("server", "database", "load generator"):
+        label = {"server": "CPU ms/request: server workers", "database": "CPU ms/request: PostgreSQL",
+                 "load generator": "CPU ms/request: load generator"}[part]  # fmt: skip
+        print(f"{label:<34}{cpu[part] / max(requests, 1) * 1000:.2f}  ({cpu[part]:.1f} s)")
+    print(f"{'machine load before':<34}{load_before}")
+    print(f"{'machine load after':<34}{uptime()}  ({os.cpu_count()} cores)")
     print(f"{'seats in the database':<34}{enrolments} (the clients were sold {result['seats']})")
     for name, count in checks.items():
         print(f"{name:<34}{count}")

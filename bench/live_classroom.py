@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -467,7 +468,8 @@ def serve_ceiling(port: int, identities_file: str, students: int) -> None:
         ) as server:
             await server.serve_forever()
 
-    asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 def start_ceiling(

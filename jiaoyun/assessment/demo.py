@@ -23,7 +23,7 @@ from django.db import transaction
 
 from jiaoyun.assessment import services
 from jiaoyun.assessment.models import Exam, Item, Paper
-from jiaoyun.core.models import Student, Subject, TeachingAssignment, Term
+from jiaoyun.core.models import GRADE_ALIASES, Student, Subject, TeachingAssignment, Term
 
 OPTIONS = ("A", "B", "C", "D")
 
@@ -160,7 +160,8 @@ def build_demo_exams(
         min(term.end, term.start + dt.timedelta(days=60)),
         min(term.end, term.start + dt.timedelta(days=120)),
     ]
-    names = [f"{grade_level}年级第一次联考（演示）", f"{grade_level}年级第二次联考（演示）"]
+    grade = next(name for name, level in GRADE_ALIASES.items() if level == grade_level)
+    names = [f"{grade}第一次联考（演示）", f"{grade}第二次联考（演示）"]
     prior: Exam | None = None
     for round_no, (name, held_on) in enumerate(zip(names, held, strict=True)):
         with transaction.atomic():

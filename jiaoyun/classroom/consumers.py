@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.consumer import get_handler_name
 from django.conf import settings
 from django.utils.translation import gettext
 
@@ -40,7 +41,19 @@ CLOSE_STALLED = 4408
 CLOSE_ENDED = 4000
 
 
-class ScreenConsumer(AsyncJsonWebsocketConsumer):
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch runs `close_old_connections` on the database thread before
+        every message (a thread hop and, with CONN_MAX_AGE=0, a closed connection: one more
+        connect or pool checkout per answer). The live consumers use the database only
+        through `hub.db`, which keeps the thread's connection and drops it on an error."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class ScreenConsumer(LiveConsumer):
     session: LiveSession
 
     async def connect(self) -> None:
@@ -250,7 +263,7 @@ def _true_false_labels() -> tuple[str, str]:
     return (gettext("True"), gettext("False"))
 
 
-class StudentConsumer(AsyncJsonWebsocketConsumer):
+class StudentConsumer(LiveConsumer):
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         found = await db(self._authorize)()

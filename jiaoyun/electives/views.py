@@ -392,7 +392,9 @@ def _api_call(request: HttpRequest, call: Any) -> JsonResponse:
     except (ValueError, KeyError, TypeError):
         return _json_error("bad_request", _('Send {"elective": id}.'), 400)
     try:
-        student = _student_or_refuse(request)
+        student = selectors.student_for_seat(request.user.pk)
+        if student is None:
+            raise services.SelectionError("not_student")
         call(student=student, elective_id=elective_id, by_id=request.user.pk)
     except services.SelectionError as refusal:
         status = 404 if refusal.code == "unknown" else 403 if refusal.code == "not_student" else 409
