@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 N_SLOTS = 5
+START_ENV = dict(os.environ)
 EXPECTED_REFUSALS = {"full"}
 
 
@@ -59,7 +60,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--electives", type=int, default=50)
     parser.add_argument("--hot", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument(
         "--interface", choices=["asgi", "wsgi"], default="asgi",
         help="asgi: jiaoyun.asgi:application as scripts/serve runs it; wsgi: Django's WSGI handler under uvicorn",
@@ -448,10 +449,19 @@ def cpu_spent(before: dict[str, dict[int, float]], after: dict[str, dict[int, fl
 
 
 def uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    # The environment as the bench started: Django sets TZ to the site's zone on setup.
+    return subprocess.run(["uptime"], capture_output=True, text=True, env=START_ENV).stdout.strip()
 
 
 # --- Orchestration ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 180.0) -> None:
@@ -505,14 +515,15 @@ def main() -> int:
     from django.db import connection
 
     connection.close()
-    base = f"http://127.0.0.1:{args.port}"
+    port = args.port or free_port()
+    base = f"http://127.0.0.1:{port}"
     uvicorn = str(Path(python).with_name("uvicorn"))
     app = (
         ["jiaoyun.asgi:application"]
         if args.interface == "asgi"
         else ["--interface", "wsgi", "--factory", "django.core.wsgi:get_wsgi_application"]
     )
-    server_cmd = [uvicorn, *app, "--host", "127.0.0.1", "--port", str(args.port),
+    server_cmd = [uvicorn, *app, "--host", "127.0.0.1", "--port", str(port),
                   "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
     print(
         f"server       uvicorn ({args.interface}), {args.workers} workers (gunicorn is not installed), DEBUG off, "
@@ -544,11 +555,12 @@ def main() -> int:
             loader_after.children_system - loader_before.children_system
         )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
 
     latencies = result["latencies"]
     requests = len(latencies)
@@ -579,7 +591,7 @@ def main() -> int:
     print(f"{'machine load after':<34}{uptime()}  ({os.cpu_count()} cores)")
     print(f"{'seats in the database':<34}{enrolments} (the clients were sold {result['seats']})")
     for name, count in checks.items():
-        print(f"{name:<34}{count}")
+        print(f"{name:<40}{count}")
 
     lottery = time_lottery(plan)
     print()

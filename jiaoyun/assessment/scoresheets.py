@@ -10,18 +10,20 @@ problems use the exchange's `Issue` (row and column as the user sees them).
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import fastexcel
 import polars as pl
 import pyarrow as pa
 from django.utils.translation import gettext_lazy as _
 
 from jiaoyun.exchange.messages import MESSAGES as EXCHANGE_MESSAGES
 from jiaoyun.exchange.messages import Issue
-from jiaoyun.exchange.reader import UnreadableFile, read_table
+from jiaoyun.exchange.reader import UnreadableFile, detect_encoding, read_table
 
 MESSAGES = {
     **EXCHANGE_MESSAGES,
@@ -41,6 +43,8 @@ NAME_HEADERS = ("姓名", "学生姓名", "name")
 STATUS_HEADERS = ("状态", "考试状态", "缺考", "status")
 ABSENT_VALUES = {"缺考", "缺席", "缺", "absent", "1", "是"}
 LETTERS = "ABCDEFGH"
+# Zip (xlsx, ods) and OLE2 (xls) signatures: anything else is read as CSV text.
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,42 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+@dataclass(frozen=True)
+class CellOutcome:
+    score: float | None
+    option: str | None  # the letters chosen ("" for no answer); None when not known
+    problem: str | None = None
+
+
+def allowed_letters(spec: ItemSpec) -> str:
+    return LETTERS[: max(spec.option_count, len(spec.key), 1)]
+
+
+def score_cell(value: str, spec: ItemSpec, partial: float) -> CellOutcome:
+    """One cell of a present student: blank is 0 and "no answer"; a number is a score (in
+    0..max, half marks); letters in an objective item are scored against the key."""
+    if value == "":
+        return CellOutcome(0.0, "" if spec.objective else None)
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None and number == number:  # NaN is not a score
+        if not 0 <= number <= spec.max_score:
+            return CellOutcome(None, None, "score_out_of_range")
+        if (number * 2) % 1:
+            return CellOutcome(None, None, "score_step")
+        return CellOutcome(number, None)
+    if not spec.objective:
+        return CellOutcome(None, None, "not_a_score")
+    letters = re.sub(r"[\s,，、]", "", value.upper())
+    allowed = allowed_letters(spec)
+    if not letters or any(ch not in allowed for ch in letters):
+        return CellOutcome(None, None, "bad_option")
+    chosen = "".join(sorted(set(letters)))
+    return CellOutcome(float(score_letters(chosen, spec.key, spec.max_score, partial)), chosen)
+
+
 def score_letters(chosen: str, key: str, max_score: float, partial: float) -> float:
     """Exact match: full marks; a non-empty subset of a multi-letter key: `partial` of the
     marks (the new gaokao's rule for multiple choice); anything else: 0."""
@@ -87,6 +127,40 @@ def score_letters(chosen: str, key: str, max_score: float, partial: float) -> fl
     if len(right) > 1 and picked and picked < right:
         return max_score * partial
     return 0.0
+
+
+def _cells(data: bytes) -> pl.DataFrame:
+    """Every cell as trimmed text ("" when empty), columns c0..cN, plus `row`: the row number
+    the user sees in the spreadsheet. Workbooks are read by fastexcel straight into Arrow,
+    CSV by polars: a 100,000 x 44 sheet never becomes Python objects cell by cell."""
+    if data.startswith(WORKBOOK_MAGIC):
+        try:
+            sheet = fastexcel.read_excel(data).load_sheet(0, header_row=None, dtypes="string")
+            frame = pl.from_arrow(sheet.to_arrow())
+        except Exception as exc:  # fastexcel raises its own errors for damaged files
+            raise UnreadableFile(str(exc)) from exc
+    else:
+        text = data.decode(detect_encoding(data))
+        if "\n\n" in text.replace("\r\n", "\n").strip("\n"):
+            # polars skips blank lines, which would shift the row numbers users are told.
+            rows = [[_cell_text(c) for c in row] for _, row in read_table(data).rows]
+            width = max((len(r) for r in rows), default=0)
+            frame = pl.DataFrame([r + [""] * (width - len(r)) for r in rows], schema=width, orient="row")
+        else:
+            first_line = text.split("\n", 1)[0]
+            separator = max((",", "\t", ";"), key=first_line.count)
+            try:
+                frame = pl.read_csv(
+                    io.BytesIO(text.encode()), has_header=False, infer_schema=False,
+                    separator=separator, truncate_ragged_lines=True,
+                )  # fmt: skip
+            except pl.exceptions.PolarsError as exc:
+                raise UnreadableFile(str(exc)) from exc
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
+    return frame.with_columns(pl.all().cast(pl.String).fill_null("").str.strip_chars()).with_row_index(
+        "row", offset=1
+    )
 
 
 def read_score_sheet(
@@ -99,24 +173,22 @@ def read_score_sheet(
     """`roster`: the students who may sit the paper, with columns student_no, student_id,
     name, school_id, class_id (class_id may be null)."""
     try:
-        table = read_table(data)
-        raw = [(n, [_cell_text(c) for c in row]) for n, row in table.rows]
+        cells = _cells(data)
     except UnreadableFile:
         return ScoreSheet(None, None, [Issue(None, "", "", "unreadable")])
-    raw = [(n, row) for n, row in raw if any(row)]
-    if not raw:
+    data_columns = [c for c in cells.columns if c != "row"]
+    cells = (
+        cells.filter(pl.any_horizontal([pl.col(c) != "" for c in data_columns])) if data_columns else cells
+    )
+    if cells.height < 2:
         return ScoreSheet(None, None, [Issue(None, "", "", "empty")])
-    header_row, header = raw[0]
-    body = raw[1:]
-    if not body:
-        return ScoreSheet(None, None, [Issue(None, "", "", "empty")])
+    header_row = int(cells["row"][0])
+    header = [cells[c][0] for c in data_columns]
+    body = cells.slice(1)
 
     def find(names: Sequence[str]) -> int | None:
         lowered = {n.lower() for n in names}
-        for i, h in enumerate(header):
-            if h.strip().lower() in lowered:
-                return i
-        return None
+        return next((i for i, h in enumerate(header) if h.lower() in lowered), None)
 
     issues: list[Issue] = []
     id_col, name_col, status_col = find(ID_HEADERS), find(NAME_HEADERS), find(STATUS_HEADERS)
@@ -134,34 +206,31 @@ def read_score_sheet(
         return ScoreSheet(None, None, issues)
     assert id_col is not None
 
-    width = len(header)
-    rows = [row + [""] * (width - len(row)) for _, row in body]
-    frame = pl.DataFrame(
-        {
-            "row": [n for n, _ in body],
-            "student_no": [r[id_col] for r in rows],
-            "name": [r[name_col] for r in rows] if name_col is not None else [""] * len(rows),
-            "status": [r[status_col] for r in rows] if status_col is not None else [""] * len(rows),
-            **{f"i{spec.item_id}": [r[item_cols[spec.item_id]] for r in rows] for spec in items},
-        },
-        schema_overrides={"row": pl.Int64},
+    def cell(position: int | None) -> pl.Expr:
+        return pl.col(f"c{position}") if position is not None else pl.lit("")
+
+    frame = body.select(
+        pl.col("row").cast(pl.Int64),
+        cell(id_col).alias("student_no"),
+        cell(name_col).alias("name"),
+        cell(status_col).alias("status"),
+        *[cell(item_cols[spec.item_id]).alias(f"i{spec.item_id}") for spec in items],
     )
-
-    def collect(mask_frame: pl.DataFrame, column: str, value_col: str, code: str, params: Any = None) -> None:
-        for rec in mask_frame.select("row", value_col).iter_rows():
-            p = params(rec) if callable(params) else (params or {})
-            issues.append(Issue(rec[0], column, str(rec[1] or ""), code, p))
-
     id_header = header[id_col]
-    collect(frame.filter(pl.col("student_no") == ""), id_header, "student_no", "required")
+
+    def report(found: pl.DataFrame, column: str, code: str, params: dict[str, Any] | None = None) -> None:
+        for row, value in found.iter_rows():
+            issues.append(Issue(row, column, str(value or ""), code, dict(params or {})))
+
+    report(frame.filter(pl.col("student_no") == "").select("row", "student_no"), id_header, "required")
     firsts = (
         frame.filter(pl.col("student_no") != "")
         .group_by("student_no")
         .agg(pl.col("row").min().alias("first"))
     )
     dup = frame.join(firsts, on="student_no").filter(pl.col("row") != pl.col("first"))
-    for rec in dup.select("row", "student_no", "first").iter_rows():
-        issues.append(Issue(rec[0], id_header, rec[1], "duplicate_student", {"first": rec[2]}))
+    for row, no, first in dup.select("row", "student_no", "first").iter_rows():
+        issues.append(Issue(row, id_header, no, "duplicate_student", {"first": first}))
 
     joined = frame.join(
         roster.select(
@@ -171,15 +240,15 @@ def read_score_sheet(
         how="left",
     )
     unknown = joined.filter((pl.col("student_no") != "") & pl.col("student_id").is_null())
-    collect(unknown, id_header, "student_no", "unknown_student")
+    report(unknown.select("row", "student_no"), id_header, "unknown_student")
     if name_col is not None:
         wrong_name = joined.filter(
             pl.col("student_id").is_not_null()
             & (pl.col("name") != "")
             & (pl.col("name") != pl.col("register_name"))
         )
-        for rec in wrong_name.select("row", "name", "register_name").iter_rows():
-            issues.append(Issue(rec[0], header[name_col], rec[1], "name_mismatch", {"expected": rec[2]}))
+        for row, name, expected in wrong_name.select("row", "name", "register_name").iter_rows():
+            issues.append(Issue(row, header[name_col], name, "name_mismatch", {"expected": expected}))
 
     item_names = [f"i{spec.item_id}" for spec in items]
     joined = joined.with_columns(
@@ -188,55 +257,33 @@ def read_score_sheet(
     )
     present = joined.filter(~pl.col("absent"))
 
-    score_columns = []
+    # A column holds few distinct answers (A, B, AC, 0..10 in half marks...): each distinct
+    # value is scored and checked once in Python, then mapped onto 100,000 rows natively.
+    mapped: list[pl.Expr] = []
     for spec in items:
         col = f"i{spec.item_id}"
         head = header[item_cols[spec.item_id]]
-        text = pl.col(col).str.to_uppercase().str.replace_all(r"[\s,，、]", "")
-        number = pl.col(col).cast(pl.Float64, strict=False)
-        present = present.with_columns(text.alias(f"{col}_t"), number.alias(f"{col}_n"))
-        is_blank = pl.col(col) == ""
-        is_number = pl.col(f"{col}_n").is_not_null()
-        if spec.objective:
-            allowed = LETTERS[: max(spec.option_count, len(spec.key), 1)]
-            is_letters = pl.col(f"{col}_t").str.contains(f"^[{allowed}]+$")
-            bad = present.filter(~is_blank & ~is_number & ~is_letters)
-            collect(bad, head, col, "bad_option", {"options": allowed})
-            # Vectorised score_letters: the chosen letters, deduplicated and sorted, against the key.
-            chosen = pl.col(f"{col}_t").str.split("").list.unique().list.sort().list.join("")
-            key = "".join(sorted(set(spec.key)))
-            within_key = chosen.str.replace_all(f"[{key}]", "") == "" if key else pl.lit(False)
-            letter_score = (
-                pl.when(chosen == key).then(pl.lit(float(spec.max_score)))
-                .when(pl.lit(len(key) > 1) & within_key & (chosen != "")).then(pl.lit(spec.max_score * partial_credit))
-                .otherwise(pl.lit(0.0))
-            )  # fmt: skip
-            score = (
-                pl.when(is_blank).then(0.0).when(is_number).then(pl.col(f"{col}_n"))
-                .when(is_letters).then(letter_score).otherwise(None)
-            )  # fmt: skip
-            option = (
-                pl.when(is_blank).then(pl.lit("")).when(is_letters)
-                .then(chosen)
-                .otherwise(None)
-            )  # fmt: skip
-        else:
-            bad = present.filter(~is_blank & ~is_number)
-            collect(bad, head, col, "not_a_score", {"max": _fmt(spec.max_score)})
-            score = pl.when(is_blank).then(0.0).otherwise(pl.col(f"{col}_n"))
-            option = pl.lit(None, dtype=pl.String)
-        n = pl.col(f"{col}_n")
-        out_of_range = present.filter(is_number & ((n < 0) | (n > spec.max_score)))
-        collect(out_of_range, head, col, "score_out_of_range", {"max": _fmt(spec.max_score)})
-        off_step = present.filter(is_number & (n >= 0) & (n <= spec.max_score) & ((n * 2).round(9) % 1 != 0))
-        collect(off_step, head, col, "score_step")
-        present = present.with_columns(score.alias(f"{col}_score"), option.alias(f"{col}_option"))
-        score_columns.append(spec)
+        outcomes = {
+            value: score_cell(value, spec, partial_credit) for value in present[col].unique().to_list()
+        }
+        for code in sorted({o.problem for o in outcomes.values() if o.problem}):
+            wrong = [v for v, o in outcomes.items() if o.problem == code]
+            params = {"options": allowed_letters(spec)} if code == "bad_option" else {}
+            if code in ("not_a_score", "score_out_of_range"):
+                params = {"max": _fmt(spec.max_score)}
+            report(present.filter(pl.col(col).is_in(wrong)).select("row", col), head, code, params)
+        mapped += [
+            pl.col(col).replace_strict({v: o.score for v, o in outcomes.items()}, return_dtype=pl.Float64)
+            .alias(f"{col}_score"),
+            pl.col(col).replace_strict({v: o.option for v, o in outcomes.items()}, return_dtype=pl.String)
+            .alias(f"{col}_option"),
+        ]  # fmt: skip
 
     if issues:
         issues.sort(key=lambda i: (i.row or 0, i.column))
         return ScoreSheet(None, None, issues)
 
+    present = present.with_columns(mapped)
     base = ["student_id", "school_id", "class_id"]
     long = pl.concat(
         [
@@ -246,9 +293,9 @@ def read_score_sheet(
                 pl.col(f"i{spec.item_id}_score").alias("score"),
                 pl.col(f"i{spec.item_id}_option").alias("option"),
             )
-            for spec in score_columns
+            for spec in items
         ]
-    ).sort(["student_id", "item_id"])
+    )
     sittings = joined.select(*base, "absent").sort("student_id")
     n_absent = int(sittings["absent"].sum())
     return ScoreSheet(

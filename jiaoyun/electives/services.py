@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import secrets
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,8 +22,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +52,9 @@ MAX_PHOTO_PIXELS = 40_000_000
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 # PostgreSQL's deadlock_detected and serialization_failure: safe to run the transaction again.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
+# Rows per multi-row INSERT of the lottery: 5,000 rows of at most 7 columns stay under
+# PostgreSQL's 65,535 parameters per statement.
+BULK_ROWS = 5000
 
 
 class SelectionError(Exception):
@@ -554,17 +556,18 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
         catalogue = selection_round.catalogue
         electives = {e.pk: e for e in Elective.objects.select_for_update().filter(catalogue=catalogue)}
         choices: dict[int, list[int]] = defaultdict(list)
-        students: dict[int, Student] = {}
-        for pref in (
+        students: set[int] = set()
+        # Plain tuples, not model rows: a district's round is tens of thousands of preferences.
+        for student_id, elective_id, status, level in (
             Preference.objects.filter(round=selection_round)
-            .select_related("student__school_class__grade")
             .order_by("student_id", "rank")
+            .values_list(
+                "student_id", "elective_id", "student__status", "student__school_class__grade__level"
+            )
         ):
-            students[pref.student_id] = pref.student
-            if electives[pref.elective_id].admits_level(_level(pref.student)) and (
-                pref.student.status == Student.Status.ENROLLED
-            ):
-                choices[pref.student_id].append(pref.elective_id)
+            students.add(student_id)
+            if status == Student.Status.ENROLLED and electives[elective_id].admits_level(level):
+                choices[student_id].append(elective_id)
         held: dict[int, set[int]] = defaultdict(set)
         for student_id, slot_id in Enrolment.objects.filter(catalogue=catalogue).values_list(
             "student_id", "slot_id"
@@ -584,6 +587,7 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
         ]
         allocation = lottery.allocate(courses, applicants, seed=selection_round.seed)
 
+        # One multi-row INSERT per table (BULK_ROWS rows each) and one statement per counter.
         Enrolment.objects.bulk_create(
             [
                 Enrolment(
@@ -596,7 +600,7 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
                 )  # fmt: skip
                 for sid, eid, rank in allocation.granted
             ],
-            batch_size=1000,
+            batch_size=BULK_ROWS,
         )
         SelectionEvent.objects.bulk_create(
             [
@@ -609,17 +613,41 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
                 )
                 for sid, eid, _ in allocation.granted
             ],
-            batch_size=1000,
+            batch_size=BULK_ROWS,
         )
         WaitlistEntry.objects.bulk_create(
             [
                 WaitlistEntry(elective_id=eid, student_id=sid, rank=rank, created_at=now)
                 for sid, eid, rank in allocation.waitlisted
             ],
-            batch_size=1000,
+            batch_size=BULK_ROWS,
             ignore_conflicts=True,
         )
-        _recount(catalogue)
+        # Nothing else moves seats of this catalogue meanwhile (first-come rounds refuse while
+        # the lottery is pending, and the electives are locked), so the counters are what was
+        # read plus what was granted.
+        seats_granted = Counter(eid for _sid, eid, _rank in allocation.granted)
+        for elective_id, n in seats_granted.items():
+            electives[elective_id].taken += n
+        Elective.objects.bulk_update(
+            [electives[eid] for eid in seats_granted], ["taken"], batch_size=BULK_ROWS
+        )
+        seats_won = Counter(sid for sid, _eid, _rank in allocation.granted)
+        StudentLoad.objects.bulk_create(
+            [
+                StudentLoad(
+                    student_id=sid,
+                    catalogue=catalogue,
+                    held=len(held[sid]) + n,
+                    limit=catalogue.max_per_student,
+                )
+                for sid, n in seats_won.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["student", "catalogue"],
+            update_fields=["held"],
+            batch_size=BULK_ROWS,
+        )
         selection_round.input_hash = allocation.input_hash
         selection_round.algorithm = lottery.ALGORITHM
         selection_round.allocated_at = now
@@ -631,44 +659,6 @@ def run_lottery(*, round: SelectionRound, now: dt.datetime | None = None) -> Lot
         round=selection_round, applicants=len(applicants), granted=len(allocation.granted),
         waitlisted=len(allocation.waitlisted), by_rank=dict(sorted(by_rank.items())),
     )  # fmt: skip
-
-
-def _recount(catalogue: Catalogue) -> None:
-    """Set the seat and load counters from the enrolment rows after a bulk allocation."""
-    seats = (
-        Enrolment.objects.filter(elective=OuterRef("pk"))
-        .order_by()
-        .values("elective")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    Elective.objects.filter(catalogue=catalogue).update(
-        taken=Coalesce(Subquery(seats, output_field=IntegerField()), Value(0))
-    )
-    counts = dict(
-        Enrolment.objects.filter(catalogue=catalogue)
-        .order_by()
-        .values_list("student_id")
-        .annotate(n=Count("pk"))
-    )
-    StudentLoad.objects.bulk_create(
-        [
-            StudentLoad(student_id=sid, catalogue=catalogue, held=0, limit=catalogue.max_per_student)
-            for sid in counts
-        ],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-    loads = (
-        Enrolment.objects.filter(student=OuterRef("student"), catalogue=catalogue)
-        .order_by()
-        .values("student")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    StudentLoad.objects.filter(catalogue=catalogue).update(
-        held=Coalesce(Subquery(loads, output_field=IntegerField()), Value(0))
-    )
 
 
 # --- Teaching and the end of term ---------------------------------------------------------------

@@ -13,11 +13,14 @@ importing the same file twice changes nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, cast
 
+import polars as pl
 from django.db import connections, router
 from django.db.models import DateField, DateTimeField, Field, Model
 
@@ -191,8 +194,7 @@ class Importer:
             outcome.issues = self.issues
             return outcome
         total = max(table.height - self.header.row_number, 0)
-        present = list(self.header.positions.items())
-        absent = {column.key: "" for column in self.columns if column.key not in self.header.positions}
+        body: list[tuple[int, list[Any]]] = []
         count = 0
         for number, cells in rows:
             if not any(c not in (None, "") for c in cells):
@@ -201,15 +203,21 @@ class Importer:
             if count > MAX_ROWS:
                 self.issues.append(Issue(None, "", "", "too_many_rows", {"limit": MAX_ROWS}))
                 break
-            # Every cell as text once; the few checks that need the cell as Excel stored it
-            # (a number that lost digits) ask `raw`.
-            width = len(cells)
-            values = {key: text(cells[pos]) if pos < width else "" for key, pos in present}
-            values.update(absent)
+            body.append((number, cells))
+        self.ctx.progress(0, max(total, len(body)))
+        texts, raws = self._text_columns(body)
+        # Rows the column-wise checks vouch for are staged from the columns; every other row
+        # goes through `clean_row`, which finds and words its problems one by one.
+        slow = self.clean_columns([number for number, _cells in body], texts, raws)
+        keys = list(texts)
+        for done, index in enumerate(slow, start=1):
+            number, cells = body[index]
             self._cells = cells
-            self.clean_row(number, values)
-            if count % PROGRESS_EVERY == 0:
-                self.ctx.progress(count, total)
+            self.clean_row(number, {key: texts[key][index] for key in keys})
+            if done % PROGRESS_EVERY == 0:
+                self.ctx.progress(len(body) - len(slow) + done, total)
+        if len(slow) < len(body):
+            self.rows.sort(key=lambda r: r.row)
         outcome.rows = count
         self.ctx.progress(count, count)
         if count == 0:
@@ -258,6 +266,41 @@ class Importer:
         for written, earlier, column in match.duplicates:
             self.issues.append(Issue(match.row_number, written, "", "duplicate_column",
                                      {"other": earlier, "column": column.header}))  # fmt: skip
+
+    def _text_columns(
+        self, body: list[tuple[int, list[Any]]]
+    ) -> tuple[dict[str, list[str]], dict[str, list[Any]]]:
+        """Every cell of every column as text (see `values.text`), column by column; and the
+        cells as read, for the columns whose cells are not all text."""
+        assert self.header is not None
+        cells = [c for _n, c in body]
+        narrowest = min(map(len, cells), default=0)
+        texts: dict[str, list[str]] = {}
+        raws: dict[str, list[Any]] = {}
+        for column in self.columns:
+            position = self.header.positions.get(column.key)
+            if position is None:
+                texts[column.key] = [""] * len(cells)
+                continue
+            if position < narrowest:
+                raw = [c[position] for c in cells]
+            else:
+                raw = [c[position] if position < len(c) else None for c in cells]
+            # A column holds few distinct values, or each value once: text each distinct
+            # value once.
+            as_text = {value: text(value) for value in set(raw)}
+            texts[column.key] = list(map(as_text.__getitem__, raw))
+            if any(type(value) is not str for value in as_text):
+                raws[column.key] = raw
+        return texts, raws
+
+    def clean_columns(
+        self, numbers: list[int], texts: dict[str, list[str]], raws: dict[str, list[Any]]
+    ) -> Sequence[int]:
+        """Check whole columns at once and stage the rows found good; return the indexes of
+        the other rows, for `clean_row`. It may pass on any row it is unsure of, never
+        stage a row `clean_row` would refuse, nor stage a row differently."""
+        return range(len(numbers))
 
     # -- helpers for clean_row -------------------------------------------------------------
 
@@ -383,10 +426,20 @@ class Importer:
     def grade_level(self, row: int, values: dict[str, str], school_id: int | None) -> int | None:
         """The grade as a level (-2..12): 七年级, 初一, 7, Grade 7; or 2023级 (by entry year)."""
         raw = values["grade"]
+        found = self._resolve_level(raw, school_id)
+        if isinstance(found, int):
+            return found
+        if found is not None:
+            code, params = found
+            self.problem(row, "grade", raw, code, **params)
+        return None
+
+    def _resolve_level(self, raw: str, school_id: int | None) -> int | tuple[str, dict[str, Any]] | None:
+        """The level, or the problem's code and parameters (None: a problem without a
+        message of its own, the school's being reported)."""
         value = key_text(raw)
         if not value:
-            self.problem(row, "grade", raw, "required")
-            return None
+            return ("required", {})
         level = GRADE_ALIASES.get(value)
         if level is None and value.endswith("年级") and value[:-2].isdigit():
             value = value[:-2]
@@ -396,15 +449,14 @@ class Importer:
             grade_id = self.register.grade_by_entry.get((school_id, int(value[:4]))) if school_id else None
             if grade_id is None:
                 if school_id is not None:
-                    self.problem(row, "grade", raw, "grade_not_in_school",
-                                 school=self.register.school_name(school_id), grade=text(raw))  # fmt: skip
+                    return ("grade_not_in_school", {"school": self.register.school_name(school_id),
+                                                    "grade": text(raw)})  # fmt: skip
                 return None
             return self.register.grade_level[grade_id]
         if level is None and value[:-2] in GRADE_ALIASES and value.endswith("年级"):
             level = GRADE_ALIASES[value[:-2]]
         if level is None or not -2 <= level <= 12:
-            self.problem(row, "grade", raw, "unknown_grade")
-            return None
+            return ("unknown_grade", {})
         return level
 
     def id_number(
@@ -500,13 +552,21 @@ def select_in(model: type[Model], key: str, keys: Iterable[Any], fields: Sequenc
         field = meta.pk if name == "pk" else meta.get_field(name)
         return quote(cast(str, cast(Field, field).column))
 
-    select = "SELECT {} FROM {} WHERE {} IN ({{}})".format(
+    select = "SELECT {} FROM {} WHERE {} ".format(
         ", ".join(column(name) for name in (key, *fields)), quote(meta.db_table), column(key)
     )
     unique = list(dict.fromkeys(keys))
+    if not unique:
+        return
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array parameter: psycopg's client-side binding parses a query of
+            # thousands of placeholders at a cost of tens of milliseconds each.
+            cursor.execute(select + "= ANY(%s)", [unique])
+            yield from cursor.fetchall()
+            return
         for part in chunked(unique):
-            cursor.execute(select.format(", ".join(["%s"] * len(part))), part)
+            cursor.execute(select + "IN ({})".format(", ".join(["%s"] * len(part))), part)
             yield from cursor.fetchall()
 
 
@@ -517,11 +577,13 @@ def _values_by_key(
 
 
 def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """INSERT rows of plain values with the cursor's executemany.
+    """INSERT rows of plain values: COPY on PostgreSQL, executemany on SQLite.
 
     bulk_create builds a model instance per row and prepares every field of every row in
     Python, about 30 µs a row; a district's first import writes some 450,000 rows (students,
-    class history, guardians and their links), so that was most of the import's time.
+    class history, guardians and their links), so that was most of the import's time. On
+    PostgreSQL even executemany sends a statement per row (psycopg pipelines them, but
+    Django's client-side binding formats each one in Python); COPY streams the rows.
     `columns` are attribute names (`school_id`); the model's other fields get their
     defaults, and dates are adapted for the database here. Rows written this way have no
     primary keys in Python: read them back by a unique key.
@@ -533,14 +595,18 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
     defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in rest)
     fields = given + rest
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(meta.db_table),
-        ", ".join(quote(f.column or f.name) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
+    table = quote(meta.db_table)
+    names = ", ".join(quote(f.column or f.name) for f in fields)
+    written = 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row((*values, *defaults))
+                written += 1
+        return written
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(table, names, ", ".join(["%s"] * len(fields)))
     dates = [i for i, f in enumerate(given) if isinstance(f, DateField) and not isinstance(f, DateTimeField)]
     adapt = connection.ops.adapt_datefield_value
-    written = 0
     batch: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for values in rows:
@@ -559,6 +625,48 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
     return written
 
 
+def update_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """UPDATE rows by primary key: each row is (pk, *values of `columns`). On PostgreSQL the
+    rows are copied into a temporary table and applied by one UPDATE ... FROM; on SQLite an
+    executemany of UPDATEs by primary key, which SQLite runs without a round trip each."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(cast(str, meta.pk.column))  # type: ignore[union-attr]
+    given = [cast(Field, meta.get_field(name)) for name in columns]
+    targets = [quote(cast(str, f.column)) for f in given]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            scratch = quote(f"import_{meta.db_table}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {scratch} ON COMMIT DROP AS "
+                f"SELECT {pk}, {', '.join(targets)} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY {scratch} ({pk}, {', '.join(targets)}) FROM STDIN") as copy:
+                for values in rows:
+                    copy.write_row(values)
+            assignments = ", ".join(f"{c} = {scratch}.{c}" for c in targets)
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM {scratch} WHERE {table}.{pk} = {scratch}.{pk}"
+            )
+            cursor.execute(f"DROP TABLE {scratch}")
+            return
+        dates = [
+            i for i, f in enumerate(given) if isinstance(f, DateField) and not isinstance(f, DateTimeField)
+        ]
+        adapt = connection.ops.adapt_datefield_value
+        sql = "UPDATE {} SET {} WHERE {} = %s".format(table, ", ".join(f"{c} = %s" for c in targets), pk)
+        batch = []
+        for pk_value, *values in rows:
+            for i in dates:
+                values[i] = adapt(values[i])
+            batch.append((*values, pk_value))
+        for part in chunked(batch, INSERT_BATCH):
+            cursor.executemany(sql, part)
+
+
 def _bulk_update_grouped(model: type[Model], changes: list[tuple[Model, frozenset[str]]]) -> None:
     """bulk_update once per set of changed fields, so that a changed name does not rewrite
     every other column of every updated row."""
@@ -567,6 +675,53 @@ def _bulk_update_grouped(model: type[Model], changes: list[tuple[Model, frozense
         groups[fields].append(obj)
     for fields, objs in groups.items():
         model._default_manager.bulk_update(objs, sorted(fields), batch_size=500)
+
+
+def _student_no(value: str) -> str | None:
+    number = value.upper()
+    if not number:
+        return None
+    if len(number) > 20 or not number.isascii() or not number.isalnum():
+        raise BadValue("bad_student_no")
+    return number
+
+
+def _choice(choices: dict[str, str], value: str) -> str | None:
+    return parse_choice(value, choices) if value else None
+
+
+# A mobile number as `parse_phone` returns it: such a cell is its own value.
+_PLAIN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def _parsed(
+    cells: list[str],
+    parse: Callable[[str], Any],
+    dtype: type[pl.DataType],
+    key: str,
+    plain: re.Pattern[str] | None = None,
+) -> dict[str, pl.Series]:
+    """A column parsed one distinct value at a time: `key` holds the values (None for an
+    empty cell and for a value `parse` refuses), `bad_<key>` tells the refused ones. A
+    value that `plain` matches in full is known to parse as itself."""
+    parsed: dict[str, Any] = {}
+    refused: set[str] = set()
+    for value in set(cells):
+        if not value:
+            parsed[value] = None
+            continue
+        if plain is not None and plain.fullmatch(value):
+            parsed[value] = value
+            continue
+        try:
+            parsed[value] = parse(value)
+        except BadValue:
+            parsed[value] = None
+            refused.add(value)
+    values = pl.Series(key, list(map(parsed.__getitem__, cells)), dtype=dtype)
+    bad = pl.Series(f"bad_{key}", [value in refused for value in cells] if refused else [False] * len(cells),
+                    dtype=pl.Boolean)  # fmt: skip
+    return {key: values, f"bad_{key}": bad}
 
 
 # -- students ---------------------------------------------------------------------------------
@@ -620,12 +775,167 @@ class StudentImporter(Importer):
         self._class_memo: dict[tuple[int, str], int | str] = {}
         self.low_birth = dt.date(ctx.today.year - 30, 1, 1)
         self._columns = {c.key: c for c in self.columns}
-        self.new_guardians: list[Guardian] = []
-        self.guardian_renames: list[tuple[Model, frozenset[str]]] = []
+        self.new_guardians: list[tuple[str, str]] = []  # name, phone
+        self.guardian_renames: list[tuple[int, str]] = []  # pk, name
         self.new_links: list[tuple[StudentRow, str, str]] = []  # row, phone, relation
-        self.relinks: list[tuple[Model, frozenset[str]]] = []
+        self.relinks: list[tuple[int, str]] = []  # link pk, relation
         self.guardian_ids: dict[str, int] = {}
         self.created = self.updated = self.unchanged = 0
+
+    def clean_columns(
+        self, numbers: list[int], texts: dict[str, list[str]], raws: dict[str, list[Any]]
+    ) -> Sequence[int]:
+        """The checks of `clean_row`, a column at a time: each distinct value is parsed once
+        in Python by the same functions, and polars combines the columns of each row."""
+        if not numbers:
+            return []
+        today = self.ctx.today
+        reg = self.register
+        school_of = {
+            pair: self._school_memo.setdefault(pair, self._resolve_school(*pair))
+            for pair in set(zip(texts["school_code"], texts["school_name"], strict=True))
+        }
+        school_ids = [
+            found if isinstance(found, int) else None
+            for found in map(
+                school_of.__getitem__, zip(texts["school_code"], texts["school_name"], strict=True)
+            )
+        ]
+        level_of = {
+            pair: self._resolve_level(pair[1], pair[0])
+            for pair in set(zip(school_ids, texts["grade"], strict=True))
+        }
+        grade_ids = []
+        for school_id, grade in zip(school_ids, texts["grade"], strict=True):
+            level = level_of[(school_id, grade)]
+            usable = school_id is not None and isinstance(level, int)
+            grade_ids.append(reg.grade_by_level.get((school_id, level)) if usable else None)  # type: ignore[arg-type]
+        class_of: dict[tuple[int | None, str], int | str | None] = {
+            pair: self._resolve_class(pair[1], pair[0]) if pair[0] is not None else None
+            for pair in set(zip(grade_ids, texts["class"], strict=True))
+        }
+        class_ids = [
+            found if isinstance(found, int) else None
+            for found in map(class_of.__getitem__, zip(grade_ids, texts["class"], strict=True))
+        ]
+        year_high = today.year + 1
+
+        def enrolment_year(value: str) -> Any:
+            return parse_year(value, low=1990, high=year_high)
+
+        def id_number(value: str) -> Any:
+            value = value.replace(" ", "").upper()
+            if value and id_number_problem(value) is not None:
+                raise BadValue("id")
+            return value or None
+
+        columns = self._columns
+        frame = pl.DataFrame(
+            {
+                "row": pl.Series(numbers, dtype=pl.Int64),
+                "school_id": pl.Series(school_ids, dtype=pl.Int64),
+                "grade_id": pl.Series(grade_ids, dtype=pl.Int64),
+                "class_id": pl.Series(class_ids, dtype=pl.Int64),
+                **_parsed(texts["student_no"], _student_no, pl.String, "student_no"),
+                "name": pl.Series(texts["name"], dtype=pl.String),
+                **_parsed(texts["gender"], partial(_choice, columns["gender"].choices), pl.String, "gender"),
+                **_parsed(texts["birth_date"], parse_date, pl.Date, "birth_date"),
+                **_parsed(texts["id_number"], id_number, pl.String, "id_number"),
+                **_parsed(texts["enrolment_year"], enrolment_year, pl.Int64, "enrolment_year"),
+                **_parsed(texts["household"], partial(_choice, columns["household"].choices), pl.String,
+                          "household"),
+                **_parsed(texts["status"], partial(_choice, columns["status"].choices), pl.String, "status"),
+                "address": pl.Series(texts["address"], dtype=pl.String),
+                **{
+                    name: values
+                    for keys in self.GUARDIAN_COLUMNS
+                    for name, values in (
+                        (keys[0], pl.Series(texts[keys[0]], dtype=pl.String)),
+                        *_parsed(texts[keys[1]], partial(_choice, columns[keys[1]].choices), pl.String, keys[1]).items(),
+                        *_parsed(texts[keys[2]], parse_phone, pl.String, keys[2], _PLAIN_MOBILE).items(),
+                    )
+                },
+            }
+        )  # fmt: skip
+        col = pl.col
+        if "id_number" in raws:
+            # A number cell that lost digits is refused whatever its text reads.
+            lost = pl.Series(
+                [number_lost_digits(value, length=18) for value in raws["id_number"]], dtype=pl.Boolean
+            )
+            frame = frame.with_columns(
+                id_number=pl.when(lost).then(None).otherwise(col("id_number")),
+                bad_id_number=col("bad_id_number") | lost,
+            )
+        id_birth = col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+        id_gender = pl.when(col("id_number").str.slice(16, 1).cast(pl.Int64) % 2 == 1).then(pl.lit("male"))
+        id_gender = id_gender.otherwise(pl.lit("female"))
+        frame = frame.with_columns(
+            id_birth=pl.when(col("id_number").is_not_null()).then(id_birth),
+            id_gender=pl.when(col("id_number").is_not_null()).then(id_gender),
+        )
+        guardians_ok = pl.lit(True)
+        for name_key, relation_key, phone_key in self.GUARDIAN_COLUMNS:
+            name_len = col(name_key).str.len_chars()
+            guardians_ok = guardians_ok & (name_len <= 50) & ~col(f"bad_{relation_key}") & (
+                (name_len == 0) & col(phone_key).is_null() & ~col(f"bad_{phone_key}")
+                | (name_len > 0) & col(phone_key).is_not_null()
+            )  # fmt: skip
+        g1, g2 = (keys[2] for keys in self.GUARDIAN_COLUMNS)
+        guardians_ok = guardians_ok & (col(g1).is_null() | col(g2).is_null() | (col(g1) != col(g2)))
+        student_no_first = col("student_no").is_first_distinct() | col("student_no").is_null()
+        id_first = col("id_number").is_first_distinct() | col("id_number").is_null()
+        good = (
+            col("class_id").is_not_null()
+            & col("student_no").is_not_null()
+            & student_no_first
+            & col("name").str.len_chars().is_between(1, 50)
+            & ~col("bad_gender")
+            & ~col("bad_birth_date")
+            & (col("birth_date").is_null() | col("birth_date").is_between(self.low_birth, today))
+            & ~col("bad_id_number")
+            & id_first
+            & (
+                col("birth_date").is_null()
+                | col("id_birth").is_null()
+                | (col("birth_date") == col("id_birth"))
+            )
+            & (col("gender").is_null() | col("id_gender").is_null() | (col("gender") == col("id_gender")))
+            & (col("gender").is_not_null() | col("id_gender").is_not_null())
+            & (col("birth_date").is_not_null() | col("id_birth").is_not_null())
+            & ~col("bad_enrolment_year")
+            & ~col("bad_household")
+            & ~col("bad_status")
+            & (col("address").str.len_chars() <= 200)
+            & guardians_ok
+        )
+        frame = frame.with_columns(good=good.fill_null(False), index=pl.int_range(pl.len()))
+        # The first row of each key that repeats: `clean_row` names it in the later rows.
+        for key in ("student_no", "id_number"):
+            repeated = frame.filter(col(key).is_not_null() & col(key).is_duplicated())
+            for value, first in repeated.group_by(key).agg(col("row").min()).iter_rows():
+                self._first_rows[(key, value)] = first
+        entry_year = reg.grade_entry_year
+        for (row, student_no, name, gender, id_gender, birth, id_birth, id_value, year, school_id, grade_id,
+             class_id, household, status, address, *guardian_cells) in frame.filter(col("good")).select(
+            "row", "student_no", "name", "gender", "id_gender", "birth_date", "id_birth", "id_number",
+            "enrolment_year", "school_id", "grade_id", "class_id", "household", "status", "address",
+            *(key for keys in self.GUARDIAN_COLUMNS for key in keys),
+        ).iter_rows():  # fmt: skip
+            guardians = []
+            for at, keys in zip((0, 3), self.GUARDIAN_COLUMNS, strict=True):
+                if guardian_cells[at + 2] is not None:
+                    relation = guardian_cells[at + 1] or "other"
+                    guardians.append(
+                        GuardianEntry(guardian_cells[at], relation, guardian_cells[at + 2], keys)
+                    )
+            self.rows.append(StudentRow(
+                row=row, student_no=student_no, name=name, gender=gender or id_gender, birth_date=birth or id_birth,
+                id_number=id_value, enrolment_year=year or entry_year[grade_id], school_id=school_id,
+                class_id=class_id, household=household, status=status, address=address or None,
+                guardians=guardians,
+            ))  # fmt: skip
+        return frame.filter(~col("good"))["index"].to_list()
 
     def clean_row(self, row: int, values: dict[str, str]) -> None:
         before = len(self.issues)
@@ -792,7 +1102,7 @@ class StudentImporter(Importer):
                 found = existing.get(g.phone)
                 if found is None:
                     if g.phone not in staged_phones:
-                        self.new_guardians.append(Guardian(name=g.name, phone=g.phone))
+                        self.new_guardians.append((g.name, g.phone))
                         staged_phones.add(g.phone)
                     self.new_links.append((r, g.phone, g.relation))
                     guardian_changed = True
@@ -806,9 +1116,7 @@ class StudentImporter(Importer):
                         )
                         continue
                     if g.phone not in staged_phones:
-                        self.guardian_renames.append(
-                            (Guardian(pk=guardian_pk, name=g.name), frozenset({"name"}))
-                        )
+                        self.guardian_renames.append((guardian_pk, g.name))
                         staged_phones.add(g.phone)
                     guardian_changed = True
                 link = links.get((r.pk, guardian_pk)) if r.pk is not None else None
@@ -816,9 +1124,7 @@ class StudentImporter(Importer):
                     self.new_links.append((r, g.phone, g.relation))
                     guardian_changed = True
                 elif link[1] != g.relation:
-                    self.relinks.append(
-                        (StudentGuardian(pk=link[0], relation=g.relation), frozenset({"relation"}))
-                    )
+                    self.relinks.append((link[0], g.relation))
                     guardian_changed = True
             if r.pk is None:
                 self.created += 1
@@ -853,10 +1159,15 @@ class StudentImporter(Importer):
         created = _values_by_key(Student, "student_no", [r.student_no for r in new_rows], ("pk",))
         for r in new_rows:
             r.pk = created[r.student_no][0]
-        changed = [r for r in self.rows if r.changes]
-        _bulk_update_grouped(
-            Student, [(Student(pk=r.pk, **r.changes), frozenset(r.changes)) for r in changed]
-        )
+        # One UPDATE per set of changed fields, so that a changed name does not rewrite
+        # every other column of every updated row.
+        by_fields: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
+        for r in self.rows:
+            if r.changes:
+                fields = tuple(sorted(r.changes))
+                by_fields[fields].append((r.pk, *(r.changes[f] for f in fields)))
+        for fields, updates in by_fields.items():
+            update_rows(Student, fields, updates)
         for part in chunked([r.pk for r in moved]):
             ClassEnrolment.objects.filter(student_id__in=part, end__isnull=True).update(end=today)
         enrolments = [(r.pk, r.class_id, today, REASON_IMPORTED) for r in new_rows]
@@ -870,17 +1181,17 @@ class StudentImporter(Importer):
             for r in moved
         ]
         insert_rows(ClassEnrolment, ("student_id", "school_class_id", "start", "reason"), enrolments)
-        insert_rows(Guardian, ("name", "phone"), ((g.name, g.phone) for g in self.new_guardians))
-        made = _values_by_key(Guardian, "phone", [g.phone for g in self.new_guardians], ("pk",))
+        insert_rows(Guardian, ("name", "phone"), self.new_guardians)
+        made = _values_by_key(Guardian, "phone", [phone for _name, phone in self.new_guardians], ("pk",))
         for phone, (pk,) in made.items():
             self.guardian_ids[phone] = pk
-        _bulk_update_grouped(Guardian, self.guardian_renames)
+        update_rows(Guardian, ("name",), self.guardian_renames)
         insert_rows(
             StudentGuardian,
             ("student_id", "guardian_id", "relation"),
             ((r.pk, self.guardian_ids[phone], relation) for r, phone, relation in self.new_links),
         )
-        _bulk_update_grouped(StudentGuardian, self.relinks)
+        update_rows(StudentGuardian, ("relation",), self.relinks)
 
 
 def _mask_name(name: str) -> str:
