@@ -12,6 +12,37 @@ from jiaoyun.core.models import GRADE_NAMES, School, Subject
 MAX_UPLOAD_BYTES = 60 * 1024 * 1024
 
 
+ANALYSIS_FIELDS = [
+    "excellent_cut", "good_cut", "pass_cut", "low_cut", "band_width",
+    "borderline_line", "borderline_window", "borderline_rank_from", "borderline_rank_to",
+]  # fmt: skip
+
+
+class ExamSettingsForm(forms.ModelForm):
+    """The exam's cut lines, score bands and borderline rule."""
+
+    class Meta:
+        model = Exam
+        fields = ANALYSIS_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        cuts = [data.get(k) for k in ("low_cut", "pass_cut", "good_cut", "excellent_cut")]
+        if all(c is not None for c in cuts) and not (0 < cuts[0] < cuts[1] < cuts[2] < cuts[3] <= 1):
+            raise forms.ValidationError(_("Cut lines must rise from low to excellent, between 0 and 1."))
+        line, window = data.get("borderline_line"), data.get("borderline_window")
+        if line is not None and not 0 < line < 1:
+            self.add_error("borderline_line", _("Write a fraction of full marks between 0 and 1, such as 0.6."))
+        if window is not None and not 0 <= window < 0.5:
+            self.add_error("borderline_window", _("Write a fraction of full marks below 0.5, such as 0.03."))
+        if data.get("band_width") is not None and not 1 <= data["band_width"] <= 50:
+            self.add_error("band_width", _("A band is 1 to 50 marks wide."))
+        first, last = data.get("borderline_rank_from"), data.get("borderline_rank_to")
+        if (first is None) != (last is None) or (first is not None and last is not None and first > last):
+            self.add_error("borderline_rank_to", _("Give both ranks, the first not above the last, or neither."))
+        return data
+
+
 class ExamForm(forms.ModelForm):
     class Meta:
         model = Exam

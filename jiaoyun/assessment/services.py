@@ -118,8 +118,6 @@ SCORE_SCHEMA = pa.schema(
 IRT_MIN_STUDENTS = 200
 # 临界生: a window around the pass line (60% of the total full marks), 3% of full marks wide
 # on either side.
-BORDERLINE_CUT = 0.6
-BORDERLINE_WINDOW = 0.03
 MIN_PRIOR_MATCHES = 10
 
 
@@ -286,6 +284,26 @@ def _subject_value_added(
     return table, teachers
 
 
+def exam_options(exam: Exam, *, full_marks: float, n_students: int) -> ExamOptions:
+    """The exam's own cut lines and borderline rule, as the analytics take them."""
+    ranks = (
+        (exam.borderline_rank_from, exam.borderline_rank_to)
+        if exam.borderline_rank_from and exam.borderline_rank_to
+        else None
+    )
+    return ExamOptions(
+        irt_model="auto" if n_students >= IRT_MIN_STUDENTS else "none",
+        band_width=float(exam.band_width),
+        cuts={
+            "excellent": float(exam.excellent_cut), "good": float(exam.good_cut),
+            "pass": float(exam.pass_cut), "low": float(exam.low_cut),
+        },
+        borderline_cut=None if ranks else float(exam.borderline_line),
+        borderline_window=round(float(exam.borderline_window) * full_marks, 1),
+        borderline_ranks=ranks,
+    )  # fmt: skip
+
+
 def analyze(*, exam: Exam) -> Exam:
     """Analyse the exam from its scores in the lake and publish the results as a new
     version (Parquet tables and a JSON summary). The exam's status says how it went; the
@@ -311,11 +329,7 @@ def analyze(*, exam: Exam) -> Exam:
                     prior = None
         n_students = len(pc.unique(scores["student_id"]))
         full = float(pc.sum(items["max_score"]).as_py())
-        options = ExamOptions(
-            irt_model="auto" if n_students >= IRT_MIN_STUDENTS else "none",
-            borderline_cut=BORDERLINE_CUT,
-            borderline_window=round(BORDERLINE_WINDOW * full, 1),
-        )
+        options = exam_options(exam, full_marks=full, n_students=n_students)
         result = analyze_exam(scores, items.drop_columns(["number"]), prior=prior_total, options=options)
         tables = dict(result.tables)
         abilities = [
@@ -335,7 +349,7 @@ def analyze(*, exam: Exam) -> Exam:
             "exam_id": exam.pk,
             "prior_exam_id": exam.prior_id if prior else None,
             "full_marks": full,
-            "borderline_line": BORDERLINE_CUT * full,
+            "borderline_line": float(exam.borderline_line) * full,
             "borderline_window": options.borderline_window,
             "teacher_diagnosis": teacher_diagnosis,
             "irt_model": options.irt_model,

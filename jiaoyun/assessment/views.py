@@ -18,7 +18,7 @@ from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
 from jiaoyun.accounts.scopes import viewer_of
 from jiaoyun.assessment import downloads, papers, reports, selectors, services
-from jiaoyun.assessment.forms import ExamForm, FollowUpPlanForm, UploadForm
+from jiaoyun.assessment.forms import ExamSettingsForm, ExamForm, FollowUpPlanForm, UploadForm
 from jiaoyun.assessment.models import Exam, FollowUpPlan
 from jiaoyun.assessment.results import Results
 from jiaoyun.assessment.scoresheets import MESSAGES as SCORE_MESSAGES
@@ -75,6 +75,7 @@ def _detail_context(request: HttpRequest, exam: Exam) -> dict:
         "may_upload": selectors.may_upload_scores(viewer, exam),
         "may_analyse": selectors.may_analyse(viewer, exam),
         "upload_form": UploadForm(),
+        "settings_form": ExamSettingsForm(instance=exam),
         "report_links": selectors.report_links(viewer=viewer, exam=exam, results=results) if results else [],
         "analysis_stale": bool(results) and exam.analysis_inputs != services.analysis_inputs(exam),
         "analysis_error": _("No scores have been imported yet.")
@@ -87,6 +88,26 @@ def _detail_context(request: HttpRequest, exam: Exam) -> dict:
 def exam_detail(request: HttpRequest, pk: int) -> HttpResponse:
     exam = selectors.exam_detail(viewer=viewer_of(request), pk=pk)
     return render(request, "assessment/exam_detail.html", _detail_context(request, exam))
+
+
+@login_required
+@require_POST
+def exam_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the cut lines and borderline rule; the analysis runs again with them."""
+    viewer = viewer_of(request)
+    exam = selectors.exam_detail(viewer=viewer, pk=pk)
+    if not selectors.may_analyse(viewer, exam):
+        raise PermissionDenied
+    form = ExamSettingsForm(request.POST, instance=exam)
+    if not form.is_valid():
+        context = _detail_context(request, exam)
+        context["settings_form"] = form
+        return render(request, "assessment/exam_detail.html", context, status=400)
+    form.save()
+    if exam.analysis_version:
+        services.request_analysis(exam=exam)
+    messages.success(request, _("Settings saved. The analysis runs again with them."))
+    return redirect("assessment:exam_detail", pk=exam.pk)
 
 
 @login_required

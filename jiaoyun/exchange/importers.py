@@ -868,8 +868,8 @@ class StudentImporter(Importer):
                 bad_id_number=col("bad_id_number") | lost,
             )
         id_birth = col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-        id_gender = pl.when(col("id_number").str.slice(16, 1).cast(pl.Int64) % 2 == 1).then(pl.lit("male"))
-        id_gender = id_gender.otherwise(pl.lit("female"))
+        odd = col("id_number").str.slice(16, 1).cast(pl.Int64) % 2 == 1
+        id_gender = pl.when(odd).then(pl.lit("male")).otherwise(pl.lit("female"))
         frame = frame.with_columns(
             id_birth=pl.when(col("id_number").is_not_null()).then(id_birth),
             id_gender=pl.when(col("id_number").is_not_null()).then(id_gender),

@@ -103,3 +103,32 @@ def test_teachers_students_and_other_schools_may_not_set_up_or_upload(demo, lake
     # A school administrator cannot create an exam for another school.
     response = create_exam(other, school=demo.school_a.pk)
     assert response.status_code == 200 and Exam.objects.count() == 1
+
+
+def test_cut_lines_and_borderline_rule_are_the_exams_own(demo, lake):
+    from jiaoyun.assessment import services
+
+    exam = Exam.objects.create(name="期末", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 12, 1))
+    district = demo.client("district_staff")
+    url = f"/assessment/exams/{exam.pk}/settings/"
+    good = {
+        "excellent_cut": "0.9", "good_cut": "0.8", "pass_cut": "0.6", "low_cut": "0.3", "band_width": "5",
+        "borderline_line": "0.6", "borderline_window": "0.05", "borderline_rank_from": "", "borderline_rank_to": "",
+    }  # fmt: skip
+    # Cut lines out of order, half a rank window: explained, nothing saved.
+    response = district.post(url, {**good, "good_cut": "0.95", "borderline_rank_from": "10"})
+    assert response.status_code == 400
+    exam.refresh_from_db()
+    assert float(exam.excellent_cut) == 0.85
+    assert district.post(url, good).status_code == 302
+    exam.refresh_from_db()
+    options = services.exam_options(exam, full_marks=200, n_students=10)
+    assert options.cuts == {"excellent": 0.9, "good": 0.8, "pass": 0.6, "low": 0.3}
+    assert (options.band_width, options.borderline_cut, options.borderline_window) == (5.0, 0.6, 10.0)
+    assert options.borderline_ranks is None
+    district.post(url, {**good, "borderline_rank_from": "100", "borderline_rank_to": "150"})
+    exam.refresh_from_db()
+    options = services.exam_options(exam, full_marks=200, n_students=10)
+    assert options.borderline_ranks == (100, 150) and options.borderline_cut is None
+    # Only those who run the analysis may change it.
+    assert demo.client("school_admin").post(url, good).status_code == 403
