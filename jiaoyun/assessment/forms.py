@@ -32,14 +32,18 @@ class ExamSettingsForm(forms.ModelForm):
             raise forms.ValidationError(_("Cut lines must rise from low to excellent, between 0 and 1."))
         line, window = data.get("borderline_line"), data.get("borderline_window")
         if line is not None and not 0 < line < 1:
-            self.add_error("borderline_line", _("Write a fraction of full marks between 0 and 1, such as 0.6."))
+            self.add_error(
+                "borderline_line", _("Write a fraction of full marks between 0 and 1, such as 0.6.")
+            )
         if window is not None and not 0 <= window < 0.5:
             self.add_error("borderline_window", _("Write a fraction of full marks below 0.5, such as 0.03."))
         if data.get("band_width") is not None and not 1 <= data["band_width"] <= 50:
             self.add_error("band_width", _("A band is 1 to 50 marks wide."))
         first, last = data.get("borderline_rank_from"), data.get("borderline_rank_to")
         if (first is None) != (last is None) or (first is not None and last is not None and first > last):
-            self.add_error("borderline_rank_to", _("Give both ranks, the first not above the last, or neither."))
+            self.add_error(
+                "borderline_rank_to", _("Give both ranks, the first not above the last, or neither.")
+            )
         return data
 
 

@@ -73,21 +73,31 @@ class Exam(models.Model):
 
     # Local cut lines, as fractions of full marks (districts set their own: 85/75/60/40 of
     # 100 is common), the width of score bands, and how borderline students are found.
-    excellent_cut = models.DecimalField(_("excellent from"), max_digits=4, decimal_places=3, default=Decimal("0.85"))
+    excellent_cut = models.DecimalField(
+        _("excellent from"), max_digits=4, decimal_places=3, default=Decimal("0.85")
+    )
     good_cut = models.DecimalField(_("good from"), max_digits=4, decimal_places=3, default=Decimal("0.75"))
     pass_cut = models.DecimalField(_("pass from"), max_digits=4, decimal_places=3, default=Decimal("0.60"))
     low_cut = models.DecimalField(_("low below"), max_digits=4, decimal_places=3, default=Decimal("0.40"))
     band_width = models.PositiveSmallIntegerField(_("score band width"), default=10)
     borderline_line = models.DecimalField(
-        _("borderline line"), max_digits=4, decimal_places=3, default=Decimal("0.60"),
+        _("borderline line"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.60"),
         help_text=_("As a fraction of full marks: 0.6 is 60% of full marks"),
     )
     borderline_window = models.DecimalField(
-        _("borderline window"), max_digits=4, decimal_places=3, default=Decimal("0.03"),
+        _("borderline window"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.03"),
         help_text=_("Either side of the line, as a fraction of full marks"),
     )
     borderline_rank_from = models.PositiveIntegerField(
-        _("borderline ranks from"), null=True, blank=True,
+        _("borderline ranks from"),
+        null=True,
+        blank=True,
         help_text=_("Instead of a score window: district ranks from ... to ..."),
     )
     borderline_rank_to = models.PositiveIntegerField(_("borderline ranks to"), null=True, blank=True)

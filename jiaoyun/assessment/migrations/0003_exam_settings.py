@@ -5,55 +5,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('assessment', '0002_analysis_and_follow_up'),
+        ("assessment", "0002_analysis_and_follow_up"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='exam',
-            name='band_width',
-            field=models.PositiveSmallIntegerField(default=10, verbose_name='score band width'),
+            model_name="exam",
+            name="band_width",
+            field=models.PositiveSmallIntegerField(default=10, verbose_name="score band width"),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='borderline_line',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0.60'), help_text='As a fraction of full marks: 0.6 is 60% of full marks', max_digits=4, verbose_name='borderline line'),
+            model_name="exam",
+            name="borderline_line",
+            field=models.DecimalField(
+                decimal_places=3,
+                default=Decimal("0.60"),
+                help_text="As a fraction of full marks: 0.6 is 60% of full marks",
+                max_digits=4,
+                verbose_name="borderline line",
+            ),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='borderline_rank_from',
-            field=models.PositiveIntegerField(blank=True, help_text='Instead of a score window: district ranks from ... to ...', null=True, verbose_name='borderline ranks from'),
+            model_name="exam",
+            name="borderline_rank_from",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Instead of a score window: district ranks from ... to ...",
+                null=True,
+                verbose_name="borderline ranks from",
+            ),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='borderline_rank_to',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='borderline ranks to'),
+            model_name="exam",
+            name="borderline_rank_to",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="borderline ranks to"),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='borderline_window',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0.03'), help_text='Either side of the line, as a fraction of full marks', max_digits=4, verbose_name='borderline window'),
+            model_name="exam",
+            name="borderline_window",
+            field=models.DecimalField(
+                decimal_places=3,
+                default=Decimal("0.03"),
+                help_text="Either side of the line, as a fraction of full marks",
+                max_digits=4,
+                verbose_name="borderline window",
+            ),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='excellent_cut',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0.85'), max_digits=4, verbose_name='excellent from'),
+            model_name="exam",
+            name="excellent_cut",
+            field=models.DecimalField(
+                decimal_places=3, default=Decimal("0.85"), max_digits=4, verbose_name="excellent from"
+            ),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='good_cut',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0.75'), max_digits=4, verbose_name='good from'),
+            model_name="exam",
+            name="good_cut",
+            field=models.DecimalField(
+                decimal_places=3, default=Decimal("0.75"), max_digits=4, verbose_name="good from"
+            ),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='low_cut',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0.40'), max_digits=4, verbose_name='low below'),
+            model_name="exam",
+            name="low_cut",
+            field=models.DecimalField(
+                decimal_places=3, default=Decimal("0.40"), max_digits=4, verbose_name="low below"
+            ),
         ),
         migrations.AddField(
-            model_name='exam',
-            name='pass_cut',
-            field=models.DecimalField(decimal_places=3, default=Decimal('0.60'), max_digits=4, verbose_name='pass from'),
+            model_name="exam",
+            name="pass_cut",
+            field=models.DecimalField(
+                decimal_places=3, default=Decimal("0.60"), max_digits=4, verbose_name="pass from"
+            ),
         ),
     ]

@@ -108,7 +108,9 @@ def test_teachers_students_and_other_schools_may_not_set_up_or_upload(demo, lake
 def test_cut_lines_and_borderline_rule_are_the_exams_own(demo, lake):
     from jiaoyun.assessment import services
 
-    exam = Exam.objects.create(name="期末", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 12, 1))
+    exam = Exam.objects.create(
+        name="期末", term=Term.objects.first(), grade_level=7, held_on=dt.date(2026, 12, 1)
+    )
     district = demo.client("district_staff")
     url = f"/assessment/exams/{exam.pk}/settings/"
     good = {
