@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from jiaoyun.classroom import grading
@@ -347,16 +347,19 @@ def _write_answers(batch: list[tuple[int, AnswerIn, Any, bool | None]]) -> dict[
     from django.db import connection
 
     quote = connection.ops.quote_name
-    questions, answers = SessionQuestion._meta, Answer._meta
+
+    def column(model: type[models.Model], name: str) -> str:
+        return quote(str(getattr(model._meta.get_field(name), "column", name)))
+
     question_ids = sorted({item.question_id for _i, item, _v, _ok in batch})
     lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    value_field = answers.get_field("value")
+    value_field = Answer._meta.get_field("value")
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {quote(questions.pk.column)} FROM {quote(questions.db_table)} "
-            f"WHERE {quote(questions.pk.column)} IN ({', '.join(['%s'] * len(question_ids))}) "
-            f"AND {quote(questions.get_field('status').column)} = %s{lock}",
+            f"SELECT {column(SessionQuestion, 'id')} FROM {quote(SessionQuestion._meta.db_table)} "
+            f"WHERE {column(SessionQuestion, 'id')} IN ({', '.join(['%s'] * len(question_ids))}) "
+            f"AND {column(SessionQuestion, 'status')} = %s{lock}",
             [*question_ids, SessionQuestion.Status.OPEN],
         )
         open_ids = {row[0] for row in cursor.fetchall()}
@@ -368,26 +371,26 @@ def _write_answers(batch: list[tuple[int, AnswerIn, Any, bool | None]]) -> dict[
                 params += [
                     item.question_id,
                     item.student_id,
-                    value_field.get_db_prep_save(value, connection),
+                    value_field.get_db_prep_save(value, connection),  # type: ignore[union-attr]
                     verdict,
                     now,
                     now,
                 ]
-            table = quote(answers.db_table)
-            column = {name: quote(answers.get_field(name).column) for name in (
+            table = quote(Answer._meta.db_table)
+            col = {name: column(Answer, name) for name in (
                 "session_question", "student", "value", "is_correct", "created_at", "updated_at"
             )}  # fmt: skip
             cursor.execute(
-                f"INSERT INTO {table} ({column['session_question']}, {column['student']}, {column['value']}, "
-                f"{column['is_correct']}, {column['created_at']}, {column['updated_at']}) VALUES "
+                f"INSERT INTO {table} ({col['session_question']}, {col['student']}, {col['value']}, "
+                f"{col['is_correct']}, {col['created_at']}, {col['updated_at']}) VALUES "
                 + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
-                + f" ON CONFLICT ({column['session_question']}, {column['student']}) DO UPDATE SET "
-                f"{column['value']} = EXCLUDED.{column['value']}, "
-                f"{column['is_correct']} = EXCLUDED.{column['is_correct']}, "
-                f"{column['updated_at']} = EXCLUDED.{column['updated_at']} "
-                f"WHERE {table}.{column['value']} <> EXCLUDED.{column['value']} "
-                f"RETURNING {column['session_question']}, {column['student']}, "
-                f"{column['created_at']} = {column['updated_at']}",
+                + f" ON CONFLICT ({col['session_question']}, {col['student']}) DO UPDATE SET "
+                f"{col['value']} = EXCLUDED.{col['value']}, "
+                f"{col['is_correct']} = EXCLUDED.{col['is_correct']}, "
+                f"{col['updated_at']} = EXCLUDED.{col['updated_at']} "
+                f"WHERE {table}.{col['value']} <> EXCLUDED.{col['value']} "
+                f"RETURNING {col['session_question']}, {col['student']}, "
+                f"{col['created_at']} = {col['updated_at']}",
                 params,
             )
             written = {(qid, sid): bool(inserted) for qid, sid, inserted in cursor.fetchall()}

@@ -70,6 +70,32 @@ def test_student_chooses_on_the_board_and_through_the_api(demo: Any) -> None:
     }
 
 
+def test_a_selection_through_the_api_is_one_read_and_four_writes(demo: Any) -> None:
+    """The rush path by design: one read of the elective and its rounds, then the load, the
+    seat, its event and the counter; a full elective is refused on the read alone. (Only
+    statements on this app's tables are counted: sessions and auth are not ours.)"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    setup = factories.catalogue(demo.school_a, capacities=[1, 5], slot_of=[0, 1])
+    hot, calm = setup.electives
+    services.select(student=factories.students(demo.school_a, 1)[0], elective_id=hot.pk)
+    client = demo.client("student")
+
+    def ours(queries: Any) -> list[str]:
+        statements = [" ".join(q["sql"].split()) for q in queries]
+        return [sql.split(" (")[0] for sql in statements if '"electives_' in sql]
+
+    with CaptureQueriesContext(connection) as taken:
+        assert api(client, "api_select", calm.pk).status_code == 200
+    assert [sql[:6] for sql in ours(taken.captured_queries)] == [
+        "SELECT", "INSERT", "INSERT", "INSERT", "UPDATE",
+    ]  # fmt: skip
+    with CaptureQueriesContext(connection) as refused:
+        assert api(client, "api_select", hot.pk).json()["error"] == "full"
+    assert [sql[:6] for sql in ours(refused.captured_queries)] == ["SELECT"]
+
+
 def test_preference_form_saves_ranked_choices(demo: Any) -> None:
     setup = factories.catalogue(
         demo.school_a, capacities=[3, 3, 3], round_kind=SelectionRound.Kind.PREFERENCE
