@@ -11,13 +11,13 @@
    ten times over their capacity.
 3. Starts uvicorn with `--workers` processes on loopback, as `scripts/serve` does, on the
    ASGI interface with a psycopg connection pool (JIAOYUN_DB_POOL=1) per worker.
-4. Runs the load from a second process: `--clients` concurrent HTTP clients (httpx), each
-   student taking `--selections` seats in different slots through the JSON endpoint, trying
-   a quieter elective of the same slot when the wanted one answers "full". Bounded in count
-   and by `--time-limit`.
+4. Runs the load from a second process: `--clients` concurrent keep-alive HTTP clients (a
+   minimal one by default, httpx with `--client httpx`), each student taking `--selections`
+   seats in different slots through the JSON endpoint, trying a quieter elective of the same
+   slot when the wanted one answers "full". Bounded in count and by `--time-limit`.
 5. Prints requests/s, seats/s, p50/p95/p99 latency and outcome counts, the CPU time spent per
    request by the server's workers, by their PostgreSQL backends and by the load generator
-   (process CPU time: unlike latency, it barely moves when other work shares the machine),
+   (process CPU time: it moves far less than latency when other work shares the machine),
    and the machine's load (`uptime`) before and after; then checks in SQL
    that no elective holds more enrolments than seats, that counters match rows, and that no
    student holds two seats of one elective or two electives in one slot.

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -641,8 +642,14 @@ def main() -> None:
                         f"{1000 * handshake_cpu / (size * (args.students + 1)):>9.2f} "
                         f"{1000 * answer_cpu / max(1, tally.sent):>10.2f} {os.getloadavg()[0]:>5.1f}"
                     )
-                    for error in sorted(set(tally.errors))[:5]:
-                        print(f"        ! {error}")
+                    kinds = Counter(error.split(": ")[-1] for error in tally.errors)
+                    unanswered = tally.sent - len(tally.latencies)
+                    for kind, count in kinds.most_common():
+                        print(f"        ! {count} x {kind}")
+                    if tally.sent < expected or unanswered:
+                        print(
+                            f"        ! sent {tally.sent}, acknowledged accepted {tally.accepted}, shown {len(tally.latencies)}"
+                        )
                     sys.stdout.flush()
         finally:
             for process in (server, ceiling):

@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 
 from jiaoyun.accounts.scopes import scope_for_user
 from jiaoyun.classroom import events, grading, selectors, services
-from jiaoyun.classroom.hub import PROCESS, db, hub, socket_user
+from jiaoyun.classroom.hub import db, hub, socket_user
 from jiaoyun.classroom.models import LiveSession, Question, SessionQuestion
 
 SNAPSHOT_INTERVAL = float(getattr(settings, "CLASSROOM_SNAPSHOT_INTERVAL", 0.1))
@@ -76,7 +76,7 @@ class ScreenConsumer(LiveConsumer):
         self._wake = asyncio.Event()
         await self.channel_layer.group_add(events.screen_group(self.session_id), self.channel_name)
         await self.accept()
-        hub().add_screen(self)
+        await hub().add_screen(self)
         await self._reload()
         await self.send_json({"type": "roster", "students": self.roster, "code": session.join_code})
         self._pusher = asyncio.create_task(self._push_loop())
@@ -240,10 +240,6 @@ class ScreenConsumer(LiveConsumer):
             await events.question_changed(session_id=self.session_id, question=payload, verdicts=verdicts)
 
     # From the channel layer: never send to the socket here (see the module docstring).
-
-    async def cls_answers(self, event: dict[str, Any]) -> None:
-        if event["origin"] != PROCESS:  # this process's screens got them directly
-            self.fold(event["answers"])
 
     async def cls_question(self, event: dict[str, Any]) -> None:
         await self._reload()

@@ -3,7 +3,8 @@ different worker processes (Redis layer) or in one (in-memory layer).
 
 Two groups per session: its screens and its students. A screen in the process that counted
 an answer gets it by a method call (`jiaoyun.classroom.hub`); the screens in other processes
-get the answers a process counted in a short window as one event per session, and fold them
+get the answers a process counted in a short window, for all sessions, as one event to each
+process that holds screens, and fold them
 into their own tally, so a screen never queries the database while answers arrive. A screen
 re-reads the database whenever a question opens, closes or is revealed, which makes the
 final count exact even if an event was lost.
@@ -24,11 +25,13 @@ def student_group(session_id: int) -> str:
     return f"classroom.{session_id}.students"
 
 
-async def answers_counted(*, session_id: int, origin: str, answers: list[list[Any]]) -> None:
-    """Answers counted in one process within a short window, for the session's screens in
-    the other processes: [question id, student id, value, is_correct] each."""
+async def answers_counted(*, origin: str, sessions: list[tuple[int, list[list[Any]]]]) -> None:
+    """The answers one process counted within a short window, for the screens held by the
+    other processes: [(session id, [[question id, student id, value, is_correct], ...])]."""
+    from jiaoyun.classroom.hub import SCREEN_HOSTS
+
     await get_channel_layer().group_send(
-        screen_group(session_id), {"type": "cls.answers", "origin": origin, "answers": answers}
+        SCREEN_HOSTS, {"type": "cls.answers", "origin": origin, "sessions": sessions}
     )
 
 

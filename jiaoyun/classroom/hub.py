@@ -10,8 +10,11 @@ Costs per answer are paid once per batch, not once per answer:
   in a crash; an unacknowledged one is resent by the device after it reconnects.
 - Counted answers go straight to the screens of their session held by this process (a
   method call, no channel layer). For screens in other processes, the answers counted in a
-  short window (`OUTBOX_SECONDS`) are sent as one event per session on the channel layer.
-  With the in-memory layer there are no other processes and nothing is sent.
+  short window (`OUTBOX_SECONDS`), for every session, go as one event to the processes that
+  hold screens (group `SCREEN_HOSTS`, one channel per such process), whatever the number of
+  rooms: the channel layer's per-process queue (channels-redis drops past its capacity, 100
+  by default) sees a few events a second, not one per answer or per room. With the
+  in-memory layer there are no other processes and nothing is sent.
 - The grading rules of a question (kind, options, key, tolerance: none change while it is
   open) are read once per process and cached.
 """
@@ -44,6 +47,8 @@ MAX_RULES = 4096
 
 # Tells this process's events on the channel layer from those of the other processes.
 PROCESS = uuid.uuid4().hex
+# The processes that hold screens, each through one channel.
+SCREEN_HOSTS = "classroom.screen-hosts"
 
 
 def db(function: Any) -> Any:
@@ -105,12 +110,35 @@ class Hub:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     writer: asyncio.Task[None] | None = None
     flush: asyncio.TimerHandle | None = None
+    # The loop keeps only weak references to tasks: a send nobody holds may vanish mid-way.
+    sending: set[asyncio.Task[None]] = field(default_factory=set)
     # Answers and batches written, for the benchmark's and the tests' curiosity.
     written: int = 0
     batches: int = 0
 
-    def add_screen(self, screen: Screen) -> None:
+    host_channel: str | None = None
+    host_reader: asyncio.Task[None] | None = None
+
+    async def add_screen(self, screen: Screen) -> None:
         self.screens.setdefault(screen.session_id, set()).add(screen)
+        layer = get_channel_layer()
+        if layer is None or isinstance(layer, InMemoryChannelLayer):
+            return
+        if self.host_channel is None:
+            self.host_channel = await layer.new_channel()
+        # Joined again at every screen's connection, so the group never expires under it.
+        await layer.group_add(SCREEN_HOSTS, self.host_channel)
+        if self.host_reader is None or self.host_reader.done():
+            self.host_reader = asyncio.create_task(self._read_hosts(layer, self.host_channel))
+
+    async def _read_hosts(self, layer: Any, channel: str) -> None:
+        while True:
+            event = await layer.receive(channel)
+            if event.get("origin") == PROCESS:
+                continue  # this process's screens got them directly
+            for session_id, answers in event.get("sessions", ()):
+                for screen in list(self.screens.get(session_id, ())):
+                    screen.fold(answers)
 
     def remove_screen(self, screen: Screen) -> None:
         held = self.screens.get(screen.session_id)
