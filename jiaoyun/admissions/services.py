@@ -319,6 +319,61 @@ def register_graduates(*, round: PlacementRound, students: list[Student]) -> lis
     return entries
 
 
+CATEGORY_HEADERS = ("全国学籍号", "学校代码", "优先类别")
+
+
+@transaction.atomic
+def assign_categories(*, round: PlacementRound, data: bytes) -> int:
+    """Record which students hold which priority category at which school, from a sheet with
+    the columns 全国学籍号, 学校代码, 优先类别 (one row per student and school). All or nothing:
+    every bad row is named and nothing changes. Returns the number of students updated."""
+    from jiaoyun.exchange.reader import UnreadableFile, read_table
+    from jiaoyun.exchange.values import text
+
+    if round.kind != PlacementRound.Kind.MIDDLE or not _round_is_open(round.pk):
+        raise ValidationError(_("Priority categories can only be set while a middle-school round is open."))
+    try:
+        rows = [[text(c) for c in cells] for _n, cells in read_table(data).rows]
+    except UnreadableFile:
+        raise ValidationError(_("The file cannot be read as an Excel workbook or a CSV file.")) from None
+    rows = [r for r in rows if any(r)]
+    if not rows or [h.strip() for h in rows[0][:3]] != list(CATEGORY_HEADERS):
+        raise ValidationError(
+            _("The first row must be the headers %(headers)s.") % {"headers": "、".join(CATEGORY_HEADERS)}
+        )
+    entries = {e.student.student_no: e for e in round.entries.select_related("student")}
+    schools = {rs.school.code: rs for rs in round.schools.select_related("school")}
+    problems: list[str] = []
+    assigned: dict[str, dict[str, str]] = {}
+    for number, cells in enumerate(rows[1:], start=2):
+        student_no, code, category = (cells + ["", "", ""])[:3]
+        where = _("Row %(row)s") % {"row": number}
+        if student_no not in entries:
+            problems.append(f"{where}: " + _("%(no)s is not in this round.") % {"no": student_no or "—"})
+        elif code not in schools:
+            problems.append(
+                f"{where}: " + _("No school with code %(code)s in this round.") % {"code": code or "—"}
+            )
+        elif category not in schools[code].categories:
+            problems.append(
+                f"{where}: "
+                + _("%(school)s has no priority category %(category)s; it has %(accepted)s.")
+                % {"school": schools[code].school.name, "category": category or "—",
+                   "accepted": "、".join(schools[code].categories) or "—"}
+            )  # fmt: skip
+        elif code in assigned.get(student_no, {}):
+            problems.append(f"{where}: " + _("This student already has a category at this school above."))
+        else:
+            assigned.setdefault(student_no, {})[code] = category
+    if problems:
+        raise ValidationError(problems)
+    for student_no, categories in assigned.items():
+        entry = entries[student_no]
+        entry.categories = categories
+        entry.save(update_fields=["categories"])
+    return len(assigned)
+
+
 @transaction.atomic
 def set_preferences(
     *, entry: Entry, school_codes: list[str], categories: dict[str, str] | None = None

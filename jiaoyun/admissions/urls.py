@@ -12,6 +12,7 @@ urlpatterns = [
     path("rounds/<int:pk>/draw/", views.round_draw, name="round_draw"),
     path("rounds/<int:pk>/schools/", views.round_school_add, name="round_school_add"),
     path("rounds/<int:pk>/graduates/", views.round_register, name="round_register"),
+    path("rounds/<int:pk>/categories/", views.round_categories, name="round_categories"),
     path("rounds/<int:pk>/windows/new/", views.window_create, name="window_create"),
     path("rounds/<int:pk>/results/", views.round_results, name="round_results"),
     path("rounds/<int:pk>/results.xlsx", views.round_results_xlsx, name="round_results_xlsx"),

@@ -193,6 +193,19 @@ def round_school_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def round_categories(request: HttpRequest, pk: int) -> HttpResponse:
+    def assign(round: PlacementRound) -> str:
+        upload = request.FILES.get("file")
+        if upload is None or upload.size > 20 * 1024 * 1024:
+            raise ValidationError(_("Choose a spreadsheet of at most 20 MB."))
+        n = services.assign_categories(round=round, data=upload.read())
+        return _("Priority categories recorded for %(n)d students.") % {"n": n}
+
+    return _post_action(request, pk, assign)
+
+
+@login_required
+@require_POST
 def round_register(request: HttpRequest, pk: int) -> HttpResponse:
     def register(round: PlacementRound) -> str:
         students = list(selectors.graduating_students(viewer=viewer_of(request)).order_by("student_no"))

@@ -204,10 +204,9 @@ class Hub:
     def _flush(self) -> None:
         self.flush = None
         outbox, self.outbox = self.outbox, {}
-        for session_id, answers in outbox.items():
-            asyncio.create_task(
-                events.answers_counted(session_id=session_id, origin=PROCESS, answers=answers)
-            )
+        task = asyncio.create_task(events.answers_counted(origin=PROCESS, sessions=list(outbox.items())))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

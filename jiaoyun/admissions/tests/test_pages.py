@@ -492,3 +492,56 @@ def test_the_bureau_page_speaks_chinese(demo, open_window):
     )
     text = page.content.decode()
     assert "1. 公布种子承诺值" in text and "python manage.py placement_seed" in text
+
+
+def test_priority_categories_come_from_a_sheet_and_decide_the_draw(demo):
+    round = services.create_round(name="小升初 类别", kind="middle", school_year=2027, mechanism="boston")
+    primary = School.objects.filter(kind=School.Kind.PRIMARY).order_by("code").first()
+    services.add_round_school(
+        round=round, school=demo.school_a, zone=primary.zone, capacity=1, categories=["policy"]
+    )
+    services.add_round_school(
+        round=round, school=demo.school_b, zone=primary.zone, capacity=50, categories=[]
+    )
+    graduates = list(
+        Student.objects.filter(school=primary, status="enrolled", school_class__grade__level=6).order_by(
+            "student_no"
+        )
+    )
+    services.register_graduates(round=round, students=graduates)
+    entries = {e.student.student_no: e for e in Entry.objects.filter(round=round).select_related("student")}
+    for entry in entries.values():  # everyone wants school A first
+        services.set_preferences(entry=entry, school_codes=[demo.school_a.code, demo.school_b.code])
+    first, second = graduates[0].student_no, graduates[1].student_no
+    bureau = login(demo, "district_admin")
+    url = reverse("admissions:round_categories", args=[round.pk])
+
+    def send(rows: list[str]) -> Any:
+        content = ("\n".join(["全国学籍号,学校代码,优先类别", *rows]) + "\n").encode("gbk")
+        return bureau.post(url, {"file": SimpleUploadedFile("类别.csv", content)}, follow=True)
+
+    with translation.override("en"):
+        bad = send([f"{second},{demo.school_a.code},policy", "G000,X,policy", f"{first},{demo.school_b.code},policy",
+                    f"{second},{demo.school_a.code},policy"])  # fmt: skip
+    assert messages_of(bad) == [
+        "Row 3: G000 is not in this round.",
+        f"Row 4: {demo.school_b.name} has no priority category policy; it has —.",
+        "Row 5: This student already has a category at this school above.",
+    ]
+    assert not any(e.categories for e in Entry.objects.filter(round=round))
+    assert demo.client("school_admin").post(url, {}).status_code == 403
+
+    send([f"{second},{demo.school_a.code},policy"])
+    assert Entry.objects.get(round=round, student__student_no=second).categories == {
+        demo.school_a.code: "policy"
+    }
+    services.publish_commitment(round=round, commitment=COMMITMENT)
+    services.freeze_round(round=round)
+    services.draw_round(round=round, seed=SEED, public_randomness="", by=demo.user("district_admin"))
+    # The one seat of school A goes to the policy child whatever the lottery numbers are.
+    placed_a = list(
+        Entry.objects.filter(round=round, placed_school=demo.school_a).values_list(
+            "student__student_no", flat=True
+        )
+    )
+    assert placed_a == [second]
