@@ -85,7 +85,7 @@ class Exam(models.Model):
         max_digits=4,
         decimal_places=3,
         default=Decimal("0.60"),
-        help_text=_("As a fraction of full marks: 0.6 is 60% of full marks"),
+        help_text=_("As a fraction of full marks: 0.6 means six tenths of full marks"),
     )
     borderline_window = models.DecimalField(
         _("borderline window"),

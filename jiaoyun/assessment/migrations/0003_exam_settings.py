@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             field=models.DecimalField(
                 decimal_places=3,
                 default=Decimal("0.60"),
-                help_text="As a fraction of full marks: 0.6 is 60% of full marks",
+                help_text="As a fraction of full marks: 0.6 means six tenths of full marks",
                 max_digits=4,
                 verbose_name="borderline line",
             ),
