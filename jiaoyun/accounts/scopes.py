@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import HttpRequest
 
@@ -70,10 +71,21 @@ def scope_for_user(user: User | AnonymousUser) -> Scope:
 
     if not user.is_authenticated or not user.is_active:
         return EMPTY
+    # One query for the user's register links (three reverse one-to-one lookups otherwise),
+    # one for the grants: this runs on every page.
+    linked = (
+        get_user_model()
+        .objects.select_related("teacher", "student", "guardian")
+        .prefetch_related("grants")
+        .filter(pk=user.pk)
+        .first()
+    )
+    if linked is None:
+        return EMPTY
     roles: set[str] = set()
     district = unmask_all = False
     admin_schools: set[int] = set()
-    for grant in user.grants.all():
+    for grant in linked.grants.all():
         roles.add(grant.role)
         if grant.role == Role.DISTRICT_ADMIN:
             district = unmask_all = True
@@ -88,7 +100,7 @@ def scope_for_user(user: User | AnonymousUser) -> Scope:
     student_ids: set[int] = set()
     teacher_ids: set[int] = set()
 
-    teacher = getattr(user, "teacher", None)
+    teacher = getattr(linked, "teacher", None)
     if teacher is not None:
         roles.add(Role.TEACHER)
         teacher_ids.add(teacher.id)
@@ -100,23 +112,24 @@ def scope_for_user(user: User | AnonymousUser) -> Scope:
         roster.update(taught)
         class_ids.update(roster)
 
-    own = getattr(user, "student", None)
+    students: list[tuple[int, int, int | None]] = []  # id, school, class
+    own = getattr(linked, "student", None)
     if own is not None:
         roles.add(Role.STUDENT)
-        student_ids.add(own.id)
+        students.append((own.id, own.school_id, own.school_class_id))
 
-    guardian = getattr(user, "guardian", None)
+    guardian = getattr(linked, "guardian", None)
     if guardian is not None:
         roles.add(Role.PARENT)
-        student_ids.update(guardian.student_links.values_list("student_id", flat=True))
+        students += Student.objects.filter(guardian_links__guardian=guardian).values_list(
+            "id", "school_id", "school_class_id"
+        )
 
-    if student_ids:
-        for school_id, class_id in Student.objects.filter(id__in=student_ids).values_list(
-            "school_id", "school_class_id"
-        ):
-            school_ids.add(school_id)
-            if class_id:
-                class_ids.add(class_id)
+    for student_id, school_id, class_id in students:
+        student_ids.add(student_id)
+        school_ids.add(school_id)
+        if class_id:
+            class_ids.add(class_id)
 
     return Scope(
         district=district,
