@@ -196,7 +196,7 @@ def round_school_add(request: HttpRequest, pk: int) -> HttpResponse:
 def round_categories(request: HttpRequest, pk: int) -> HttpResponse:
     def assign(round: PlacementRound) -> str:
         upload = request.FILES.get("file")
-        if upload is None or upload.size > 20 * 1024 * 1024:
+        if upload is None or (upload.size or 0) > 20 * 1024 * 1024:
             raise ValidationError(_("Choose a spreadsheet of at most 20 MB."))
         n = services.assign_categories(round=round, data=upload.read())
         return _("Priority categories recorded for %(n)d students.") % {"n": n}

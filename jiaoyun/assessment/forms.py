@@ -28,7 +28,7 @@ class ExamSettingsForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         cuts = [data.get(k) for k in ("low_cut", "pass_cut", "good_cut", "excellent_cut")]
-        if all(c is not None for c in cuts) and not (0 < cuts[0] < cuts[1] < cuts[2] < cuts[3] <= 1):
+        if None not in cuts and not (0 < cuts[0] < cuts[1] < cuts[2] < cuts[3] <= 1):  # type: ignore[operator]
             raise forms.ValidationError(_("Cut lines must rise from low to excellent, between 0 and 1."))
         line, window = data.get("borderline_line"), data.get("borderline_window")
         if line is not None and not 0 < line < 1:

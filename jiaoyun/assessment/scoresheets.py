@@ -145,7 +145,11 @@ def _cells(data: bytes) -> pl.DataFrame:
             # polars skips blank lines, which would shift the row numbers users are told.
             rows = [[_cell_text(c) for c in row] for _, row in read_table(data).rows]
             width = max((len(r) for r in rows), default=0)
-            frame = pl.DataFrame([r + [""] * (width - len(r)) for r in rows], schema=width, orient="row")
+            frame = pl.DataFrame(
+                [r + [""] * (width - len(r)) for r in rows],
+                schema=[f"c{i}" for i in range(width)],
+                orient="row",
+            )
         else:
             first_line = text.split("\n", 1)[0]
             separator = max((",", "\t", ";"), key=first_line.count)

@@ -18,7 +18,7 @@ from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
 from jiaoyun.accounts.scopes import viewer_of
 from jiaoyun.assessment import downloads, papers, reports, selectors, services
-from jiaoyun.assessment.forms import ExamSettingsForm, ExamForm, FollowUpPlanForm, UploadForm
+from jiaoyun.assessment.forms import ExamForm, ExamSettingsForm, FollowUpPlanForm, UploadForm
 from jiaoyun.assessment.models import Exam, FollowUpPlan
 from jiaoyun.assessment.results import Results
 from jiaoyun.assessment.scoresheets import MESSAGES as SCORE_MESSAGES

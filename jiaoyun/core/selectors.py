@@ -190,7 +190,13 @@ TEACHERS = ListSpec(
 
 STUDENTS = ListSpec(
     columns=(
-        Column("student_no", _("national student number"), lambda s: s.student_no, sort=("student_no",), personal="student_no"),
+        Column(
+            "student_no",
+            _("national student number"),
+            lambda s: s.student_no,
+            sort=("student_no",),
+            personal="student_no",
+        ),
         Column("name", PERSON_NAME, lambda s: s.name, sort=("name",)),
         Column("gender", _("gender"), lambda s: s.get_gender_display(), sort=("gender",)),
         Column("birth_date", _("birth date"), lambda s: s.birth_date.isoformat(), sort=("birth_date",)),

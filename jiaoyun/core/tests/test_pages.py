@@ -116,7 +116,10 @@ def register_keys(kind: str, pks: set[int]) -> set[Any]:
         return set(Teacher.objects.filter(pk__in=pks).values_list("staff_no", flat=True))
     if kind == "students":
         # Lists and exports show the ID number inside a student number masked.
-        return {mask_student_no(no) for no in Student.objects.filter(pk__in=pks).values_list("student_no", flat=True)}
+        return {
+            mask_student_no(no)
+            for no in Student.objects.filter(pk__in=pks).values_list("student_no", flat=True)
+        }
     return {
         (c.school.name, str(c))
         for c in SchoolClass.objects.filter(pk__in=pks).select_related("school", "grade")
@@ -303,7 +306,9 @@ def test_exports_are_masked_unless_an_allowed_role_asks(demo):
 
     headers, rows = workbook_rows(admin.get(url))
     id_col = headers.index("身份证号")
-    assert {r[0]: r[id_col] for r in rows} == {mask_student_no(no): mask_id_number(i) for no, i in a_students.items()}
+    assert {r[0]: r[id_col] for r in rows} == {
+        mask_student_no(no): mask_id_number(i) for no, i in a_students.items()
+    }
 
     headers, rows = workbook_rows(admin.get(url + "&unmask=1"))
     assert {r[0]: r[id_col] for r in rows} == a_students
