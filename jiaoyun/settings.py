@@ -169,7 +169,12 @@ if _redis_url and "socket_timeout" not in _redis_url:
     _redis_url += ("&" if "?" in _redis_url else "?") + "socket_timeout=30&max_connections=2000"
 CHANNEL_LAYERS = {
     "default": (
-        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis_url]}}
+        # capacity: channels-redis silently drops past 100 queued messages per channel; a
+        # district's classrooms asking at once overflow that (see docs/classroom.md).
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [_redis_url], "capacity": 2000},
+        }
         if _redis_url
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     )
