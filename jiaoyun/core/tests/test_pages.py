@@ -605,3 +605,11 @@ def test_a_menu_value_the_menu_no_longer_offers_is_dropped(demo):
     # Without a school the district's class menu is not offered, and the class still filters.
     response = client.get(reverse("core:student_list") + f"?class={b_class.pk}")
     assert set(page_pks(response)) == set(b_class.students.values_list("pk", flat=True))
+
+
+def test_only_roles_that_see_id_numbers_may_search_by_them(demo):
+    teacher = demo.user("teacher").teacher
+    student = Student.objects.filter(school_class__head_teacher=teacher).first()
+    url = reverse("core:student_list") + f"?q={student.id_number}"
+    assert demo.client("teacher").get(url).context["page"].paginator.count == 0
+    assert demo.client("school_admin").get(url).context["page"].paginator.count == 1
