@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,7 @@ from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
 from jiaoyun.accounts.scopes import Scope
 from jiaoyun.analytics.exams import diagnosis, multilevel
-from jiaoyun.analytics.exams.analysis import ExamOptions, analyze_exam
+from jiaoyun.analytics.exams.analysis import ExamOptions, analyze_exam, json_ready
 from jiaoyun.analytics.exams.reports import TOTAL
 from jiaoyun.assessment import storage
 from jiaoyun.assessment.models import Exam, FollowUpPlan, Item, Paper
@@ -202,20 +201,6 @@ def student_subject_totals(exam: Exam) -> dict[str, dict[int, float]]:
     return out
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _subject_value_added(
     *,
     exam: Exam,
@@ -345,7 +330,7 @@ def analyze(*, exam: Exam) -> Exam:
         )
         tables["subject_value_added"] = class_va
         summary = dict(result.summary)
-        summary.update(_clean({
+        summary.update(json_ready({
             "exam_id": exam.pk,
             "prior_exam_id": exam.prior_id if prior else None,
             "full_marks": full,

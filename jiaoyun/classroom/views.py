@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jiaoyun.accounts.scopes import viewer_of
 from jiaoyun.classroom import events, selectors, services
 from jiaoyun.classroom.forms import QuestionForm, QuestionSetForm
 from jiaoyun.classroom.models import LiveSession, SessionQuestion
@@ -39,7 +40,7 @@ def _int(raw: Any) -> int | None:
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     student = selectors.student_of(request.user)
     teacher = selectors.teacher_of(request.user)
     context: dict[str, Any] = {"student": student, "teacher": teacher}
@@ -58,7 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
     teacher = _teacher(request)
-    scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     school_class = (
         selectors.taught_classes(scope).filter(pk=_int(request.POST.get("school_class")) or 0).first()
     )
@@ -123,7 +124,7 @@ def _qr_svg(url: str) -> str:
 
 @login_required
 def screen(request: HttpRequest, pk: int) -> HttpResponse:
-    session = selectors.teacher_session(request.viewer, pk)  # type: ignore[attr-defined]
+    session = selectors.teacher_session(viewer_of(request), pk)
     if session is None or session.mode != LiveSession.Mode.LIVE:
         raise Http404
     if not session.is_open:
@@ -216,7 +217,7 @@ def _survey_value(question: SessionQuestion, post: Any) -> Any:
 
 @login_required
 def report(request: HttpRequest, pk: int) -> HttpResponse:
-    session = selectors.teacher_session(request.viewer, pk)  # type: ignore[attr-defined]
+    session = selectors.teacher_session(viewer_of(request), pk)
     if session is None:
         raise Http404
     join_url = _join_url(request, session.join_code)
@@ -235,7 +236,7 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def end(request: HttpRequest, pk: int) -> HttpResponse:
-    session = selectors.teacher_session(request.viewer, pk)  # type: ignore[attr-defined]
+    session = selectors.teacher_session(viewer_of(request), pk)
     if session is None:
         raise Http404
     services.end_session(session=session)
@@ -253,7 +254,7 @@ def question_sets(request: HttpRequest) -> HttpResponse:
             teacher=teacher, title=form.cleaned_data["title"], subject=teacher.subject
         )
         return redirect("classroom:question_set", created.pk)
-    sets = selectors.question_sets(request.viewer)  # type: ignore[attr-defined]
+    sets = selectors.question_sets(viewer_of(request))
     return render(request, "classroom/question_sets.html", {"form": form, "sets": sets})
 
 
@@ -261,7 +262,7 @@ def question_sets(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def question_set(request: HttpRequest, pk: int) -> HttpResponse:
     _teacher(request)
-    found = selectors.question_set(request.viewer, pk)  # type: ignore[attr-defined]
+    found = selectors.question_set(viewer_of(request), pk)
     if found is None:
         raise Http404
     form = QuestionForm(request.POST or None)

@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from jiaoyun.accounts.models import Role, RoleGrant
+from jiaoyun.analytics.warehouse.policy import curriculum
 from jiaoyun.core.identity import make_id_number
 from jiaoyun.core.models import (
     Campus,
@@ -87,18 +88,9 @@ SUBJECTS = (
     ("preschool", "学前教育", "Early childhood education"),
 )
 
-# Weekly periods per class by stage (after the 2022 compulsory-education curriculum plan,
-# rounded): what the workforce views compare teachers' capacity against.
-WEEKLY_PERIODS: dict[str, dict[str, int]] = {
-    "kindergarten": {"preschool": 25},
-    "primary": {"chinese": 8, "math": 5, "english": 2, "science": 2, "politics": 2, "pe": 4,
-                "music": 2, "art": 2, "it": 1, "labour": 1, "psychology": 1},
-    "junior": {"chinese": 5, "math": 5, "english": 4, "physics": 2, "chemistry": 1, "biology": 2,
-               "history": 2, "geography": 2, "politics": 2, "pe": 3, "music": 1, "art": 1, "it": 1,
-               "psychology": 1},
-    "senior": {"chinese": 4, "math": 4, "english": 4, "physics": 3, "chemistry": 3, "biology": 2,
-               "history": 2, "geography": 2, "politics": 2, "pe": 2, "music": 1, "art": 1, "it": 1},
-}  # fmt: skip
+# Weekly periods per class by stage: the warehouse policy's curriculum, so the demo's staffing
+# and the shortage views count with the same table.
+WEEKLY_PERIODS: dict[str, dict[str, int]] = curriculum()
 # Subjects the demo district is short of: their teachers are hired at this fraction of need.
 SHORT_SUBJECTS = {"psychology": 0.35, "it": 0.55, "pe": 0.75, "physics": 0.85}
 # Periods a full-time teacher gives a week (a kindergarten class has two teachers).

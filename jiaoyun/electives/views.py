@@ -16,14 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from jiaoyun.accounts.scopes import Scope
+from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.core.models import School
 from jiaoyun.electives import forms, selectors, services
 from jiaoyun.electives.models import Attendance, Catalogue, Elective, ElectivePhoto, Enrolment, Work
 
 
 def _scope(request: HttpRequest) -> Scope:
-    return request.viewer  # type: ignore[attr-defined,no-any-return]
+    return viewer_of(request)
 
 
 def _managed_catalogue(request: HttpRequest, pk: int) -> Catalogue:

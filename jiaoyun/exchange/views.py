@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
-from jiaoyun.accounts.scopes import Scope
+from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.core.exports import xlsx_response
 from jiaoyun.exchange import formats, selectors, services, workbooks
 from jiaoyun.exchange.forms import ImportForm
@@ -22,7 +22,7 @@ ISSUES_PER_PAGE = 100
 
 
 def _scope(request: HttpRequest) -> Scope:
-    scope: Scope = request.viewer  # type: ignore[attr-defined]
+    scope = viewer_of(request)
     if not (scope.district or scope.admin_school_ids):
         raise PermissionDenied
     return scope

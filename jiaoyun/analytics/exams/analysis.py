@@ -53,13 +53,14 @@ def irt_categories(m: ScoreMatrix, columns: np.ndarray) -> np.ndarray:
     return out
 
 
-def _clean(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """Numpy scalars and arrays as plain Python; NaN and infinities as None."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
+        return [json_ready(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -406,8 +407,11 @@ def analyze_exam(
                     kps,
                 )
     lap("multilevel")
-    return ExamAnalysis(summary=_clean(summary), tables=tables, timings=timings)
+    return ExamAnalysis(summary=json_ready(summary), tables=tables, timings=timings)
 
 
 def to_json_ready(result: ExamAnalysis) -> dict:
-    return {"summary": result.summary, "tables": {k: _clean(v.to_pylist()) for k, v in result.tables.items()}}
+    return {
+        "summary": result.summary,
+        "tables": {k: json_ready(v.to_pylist()) for k, v in result.tables.items()},
+    }

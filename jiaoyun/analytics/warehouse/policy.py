@@ -14,7 +14,7 @@ from typing import Any
 STAGES = ("kindergarten", "primary", "junior", "senior")
 
 
-def _curriculum() -> dict[str, dict[str, int]]:
+def curriculum() -> dict[str, dict[str, int]]:
     # Weekly periods per class after the 2022 compulsory-education curriculum plan (rounded).
     return {
         "kindergarten": {"preschool": 25},
@@ -42,7 +42,7 @@ class Policy:
     student_teacher_ratio: dict[str, float] = field(
         default_factory=lambda: {"kindergarten": 15.0, "primary": 19.0, "junior": 13.5, "senior": 12.5}
     )
-    curriculum: dict[str, dict[str, int]] = field(default_factory=_curriculum)
+    curriculum: dict[str, dict[str, int]] = field(default_factory=curriculum)
     # Periods a full-time teacher gives a week, by stage.
     teacher_periods_per_week: dict[str, float] = field(
         default_factory=lambda: {"kindergarten": 10.0, "primary": 10.0, "junior": 9.0, "senior": 8.5}
