@@ -3,10 +3,21 @@ apps that have live channels)."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiaoyun.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from django.urls import get_resolver  # noqa: E402
+
+from jiaoyun.serving import ThreadedASGIHandler  # noqa: E402
+
+# Django's ASGI handler with its middleware chain run in one thread (see `jiaoyun.serving`).
+django_asgi_app = ThreadedASGIHandler()
+# Import every view now, while the server process starts, not on its first request: that
+# import (the analytics pull in SciPy and Polars) takes seconds, and in a registration rush
+# every request that reached a fresh worker waited for it.
+get_resolver().url_patterns  # noqa: B018
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

@@ -68,6 +68,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "jiaoyun.urls"
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "jiaoyun.asgi.application"
+# Threads per server process that run requests (`jiaoyun.serving`); each holds at most one
+# database connection.
+ASGI_THREADS = int(env("THREADS", "8"))
 
 TEMPLATES = [
     {
