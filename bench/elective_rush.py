@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -301,7 +302,10 @@ async def load(
     async def client_loop() -> None:
         nonlocal seats
         raw = RawClient(host, int(port))
-        async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+        # An httpx client only when asked for: making one costs an SSL context, and making
+        # 200 at the start blocked the loop for seconds that the first requests counted.
+        client = httpx.AsyncClient(base_url=base, timeout=30.0) if client_kind == "httpx" else None
+        async with client or contextlib.nullcontext():
             while True:
                 try:
                     student = queue.get_nowait()
@@ -309,9 +313,10 @@ async def load(
                     await raw.close()
                     return
                 token = secrets.token_hex(16)  # 32 characters: a CSRF secret Django accepts as is
-                client.cookies.clear()
-                client.cookies.set(plan["session_cookie"], student["session"])
-                client.cookies.set(plan["csrf_cookie"], token)
+                if client is not None:
+                    client.cookies.clear()
+                    client.cookies.set(plan["session_cookie"], student["session"])
+                    client.cookies.set(plan["csrf_cookie"], token)
                 headers = {"X-CSRFToken": token, "Content-Type": "application/json"}
                 raw_headers = {
                     **headers,
@@ -327,6 +332,7 @@ async def load(
                                     raw.post("/electives/api/select/", body.encode(), raw_headers), 30.0
                                 )
                             else:
+                                assert client is not None
                                 response = await client.post(
                                     "/electives/api/select/", content=body, headers=headers
                                 )

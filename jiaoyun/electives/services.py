@@ -97,9 +97,13 @@ class SelectionError(Exception):
         return str(self.MESSAGES.get(self.code, self.code))
 
 
-def _retrying[T](work: Callable[[], T], attempts: int = 5) -> T:
+def _retrying[T](work: Callable[[], T], attempts: int = 5, *, atomic: bool = True) -> T:
+    """Run `work` in a transaction (or as the single statement it is, without `atomic`),
+    again after a deadlock or a serialization failure."""
     for attempt in range(attempts):
         try:
+            if not atomic:
+                return work()
             with transaction.atomic():
                 return work()
         except OperationalError as error:
@@ -278,6 +282,8 @@ _EVENT_SQL = f"""
     VALUES (%s, %s, %s, %s, %s, %s)"""
 # The compare-and-swap on the seat counter: 0 rows means full.
 _SEAT_SQL = f'UPDATE "{_ELECTIVE}" SET taken = taken + 1 WHERE id = %s AND taken < capacity'
+_TAKE_SEAT_SQL = "SELECT electives_take_seat(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_TAKE_SEAT_REFUSALS = {-1: "full", -2: "limit_reached"}
 
 
 def _elective_for(student: Student, elective_id: int, now: dt.datetime) -> Elective:
@@ -330,30 +336,52 @@ def _take_seat(
     *, student_id: int, elective: Elective, limit: int, source: str, action: str, rank: int | None = None,
     by_id: int | None = None, count_load: bool = True,
 ) -> Enrolment:  # fmt: skip
-    """Inside a transaction: claim a seat or raise. Raises IntegrityError on a duplicate seat
-    or a second elective in the slot (the caller diagnoses which). Four statements: the
-    student's load, the seat row, its event, and the elective's counter last, so that the hot
-    row stays locked only until the commit."""
+    """Claim a seat or raise SelectionError ("full", "limit_reached"); IntegrityError on a
+    duplicate seat or a second elective in the slot (the caller diagnoses which). On
+    PostgreSQL one function call, a statement that is a transaction of its own; elsewhere
+    four statements (`_take_seat_statements`), inside the caller's transaction."""
     now = timezone.now()  # the trail keeps the real time, whatever `now` the round was checked at
     when = connection.ops.adapt_datetimefield_value(now)
     catalogue_id = elective.catalogue_id
     with connection.cursor() as cursor:
-        if count_load:
-            cursor.execute(_LOAD_SQL, [student_id, catalogue_id, limit])
-            if cursor.fetchone() is None:
-                raise SelectionError("limit_reached")
-        cursor.execute(
-            _ENROL_SQL, [student_id, elective.pk, catalogue_id, elective.slot_id, source, rank, when]
-        )
-        (enrolment_id,) = cursor.fetchone()
-        cursor.execute(_EVENT_SQL, [when, catalogue_id, elective.pk, student_id, action, by_id])
-        cursor.execute(_SEAT_SQL, [elective.pk])
-        if cursor.rowcount != 1:
-            raise SelectionError("full")
+        if connection.vendor == "postgresql":
+            # The same four statements in one function call (migration 0002).
+            cursor.execute(
+                _TAKE_SEAT_SQL,
+                [student_id, elective.pk, catalogue_id, elective.slot_id, limit, source, rank, when, action, by_id,
+                 count_load],
+            )  # fmt: skip
+            (enrolment_id,) = cursor.fetchone()
+            if enrolment_id < 0:
+                raise SelectionError(_TAKE_SEAT_REFUSALS[enrolment_id])
+        else:
+            enrolment_id = _take_seat_statements(cursor, student_id, elective, limit, source, rank, when, action,
+                                                 by_id, count_load)  # fmt: skip
     return Enrolment(
         id=enrolment_id, student_id=student_id, elective_id=elective.pk, catalogue_id=catalogue_id,
         slot_id=elective.slot_id, source=source, rank=rank, created_at=now,
     )  # fmt: skip
+
+
+def _take_seat_statements(
+    cursor: Any, student_id: int, elective: Elective, limit: int, source: str, rank: int | None, when: Any,
+    action: str, by_id: int | None, count_load: bool,
+) -> int:  # fmt: skip
+    """`_take_seat` as four statements (SQLite): the student's load, the seat row, its event,
+    and the elective's counter last, so that the hot row stays locked only until the commit.
+    A refusal raises after writes that the caller's transaction rolls back."""
+    catalogue_id = elective.catalogue_id
+    if count_load:
+        cursor.execute(_LOAD_SQL, [student_id, catalogue_id, limit])
+        if cursor.fetchone() is None:
+            raise SelectionError("limit_reached")
+    cursor.execute(_ENROL_SQL, [student_id, elective.pk, catalogue_id, elective.slot_id, source, rank, when])
+    (enrolment_id,) = cursor.fetchone()
+    cursor.execute(_EVENT_SQL, [when, catalogue_id, elective.pk, student_id, action, by_id])
+    cursor.execute(_SEAT_SQL, [elective.pk])
+    if cursor.rowcount != 1:
+        raise SelectionError("full")
+    return int(enrolment_id)
 
 
 def _release_seat(*, enrolment: Enrolment, action: str, by_id: int | None, count_load: bool = True) -> None:
@@ -397,7 +425,10 @@ def select(
                 source=Enrolment.Source.FIRST_COME,
                 action=SelectionEvent.Action.ENROL,
                 by_id=by_id,
-            )  # fmt: skip
+            ),  # fmt: skip
+            # On PostgreSQL one statement: no BEGIN and COMMIT round trips around it, unless
+            # inside a caller's transaction, where a refusal must roll back to a savepoint.
+            atomic=connection.vendor != "postgresql" or connection.in_atomic_block,
         )
     except IntegrityError:
         raise _diagnose_conflict(student, elective) from None

@@ -13,7 +13,14 @@ from PIL import Image
 
 from jiaoyun.analytics.electives.lottery import lottery_numbers, seed_commitment
 from jiaoyun.electives import selectors, services
-from jiaoyun.electives.models import Enrolment, SelectionEvent, SelectionRound, StudentLoad, WaitlistEntry
+from jiaoyun.electives.models import (
+    Elective,
+    Enrolment,
+    SelectionEvent,
+    SelectionRound,
+    StudentLoad,
+    WaitlistEntry,
+)
 from jiaoyun.electives.services import SelectionError
 from jiaoyun.electives.tests import factories
 
@@ -132,7 +139,7 @@ def test_rules_a_student_meets(demo: Any) -> None:
 def test_capacity_rise_promotes_the_waitlist(demo: Any) -> None:
     setup = factories.catalogue(demo.school_a, capacities=[1])
     elective = setup.electives[0]
-    first, second = factories.students(demo.school_a, 2)
+    first, second, third = factories.students(demo.school_a, 3)
     services.select(student=first, elective_id=elective.pk)
     services.join_waitlist(student=second, elective_id=elective.pk)
     fields = dict(catalogue=setup.catalogue, title=elective.title, category=elective.category,
@@ -235,3 +242,44 @@ def test_attendance_and_report(demo: Any) -> None:
     assert by_title["Elective 2"].fill_rate == 0.25
     with pytest.raises(selectors.Http404):
         selectors.report(viewer=demo_scope(demo, "school_admin_b"), school=demo.school_a)
+
+
+def test_a_refused_seat_leaves_nothing_written_inside_a_larger_transaction(demo: Any) -> None:
+    """On PostgreSQL `_take_seat` is one function call that refuses a full elective and a
+    student at their limit without breaking the caller's transaction and leaves no load,
+    seat, event or counter behind (the waitlist promotion carries on after such a refusal).
+    The four statements of SQLite need the savepoint the callers give them."""
+    import contextlib
+
+    from django.db import connection, transaction
+
+    from jiaoyun.electives.services import _take_seat
+
+    setup = factories.catalogue(demo.school_a, capacities=[1, 5, 5], slot_of=[0, 1, 2], max_per_student=1)
+    full, open_one, other = setup.electives
+    first, second, third = factories.students(demo.school_a, 3)
+    services.select(student=first, elective_id=full.pk)
+    services.select(student=second, elective_id=open_one.pk)
+
+    def state() -> tuple[Any, ...]:
+        return (
+            # A load given back to 0 counts as none.
+            list(StudentLoad.objects.filter(held__gt=0).order_by("pk").values_list("student_id", "held")),
+            Enrolment.objects.count(),
+            SelectionEvent.objects.count(),
+            list(Elective.objects.order_by("pk").values_list("taken", flat=True)),
+        )
+
+    before = state()
+    with transaction.atomic():
+        for student, elective, code in ((third, full, "full"), (second, other, "limit_reached")):
+            savepoint = (
+                transaction.atomic() if connection.vendor != "postgresql" else contextlib.nullcontext()
+            )
+            with pytest.raises(SelectionError) as refusal, savepoint:
+                _take_seat(
+                    student_id=student.pk, elective=services._elective_for(student, elective.pk, timezone.now()),
+                    limit=1, source=Enrolment.Source.FIRST_COME, action=SelectionEvent.Action.ENROL,
+                )  # fmt: skip
+            assert refusal.value.code == code
+        assert state() == before  # and the transaction still works
