@@ -17,7 +17,7 @@ from jiaoyun.core.models import School
 from jiaoyun.exchange.importers import IMPORTERS, Context, Outcome
 from jiaoyun.exchange.messages import Issue
 from jiaoyun.exchange.models import MAX_STORED_ISSUES, ImportJob, may_import
-from jiaoyun.exchange.reader import UnreadableFile, read_table
+from jiaoyun.exchange.reader import UnreadableFile, read_cells
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _run(job: ImportJob) -> None:
     try:
         with job.file.open("rb") as handle:
             data = handle.read()
-        table = read_table(data)
+        table = read_cells(data)
     except (UnreadableFile, OSError):
         _finish(job, ImportJob.Status.REJECTED, Outcome(issues=[Issue(None, "", "", "unreadable")]))
         return

@@ -8,8 +8,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import polars as pl
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from jiaoyun.core.models import Student
 from jiaoyun.exchange.importers import Context, Outcome, StudentImporter
@@ -22,17 +25,14 @@ HEADERS = [*STUDENT_HEADERS, "学籍状态", "家庭住址", "监护人2姓名",
 
 
 class RowByRow(StudentImporter):
-    def clean_columns(
-        self, numbers: list[int], texts: dict[str, list[str]], raws: dict[str, list[Any]]
-    ) -> Sequence[int]:
-        return range(len(numbers))
+    def clean_columns(self, texts: pl.DataFrame) -> Sequence[int]:
+        return range(texts.height)
 
 
 class Recording(StudentImporter):
-    def clean_columns(
-        self, numbers: list[int], texts: dict[str, list[str]], raws: dict[str, list[Any]]
-    ) -> Sequence[int]:
-        self.left_to_rows = [numbers[i] for i in super().clean_columns(numbers, texts, raws)]
+    def clean_columns(self, texts: pl.DataFrame) -> Sequence[int]:
+        numbers = texts["row"].to_list()
+        self.left_to_rows = [numbers[i] for i in super().clean_columns(texts)]
         return [numbers.index(n) for n in self.left_to_rows]
 
 
@@ -95,13 +95,72 @@ def test_column_checks_agree_with_row_checks(demo):
     slow, slow_importer = _check(RowByRow, data)
     assert [i.as_dict() for i in fast.issues] == [i.as_dict() for i in slow.issues]
     assert len(fast.issues) > 15
-    assert fast_importer.rows == slow_importer.rows
+    assert fast_importer.staged_rows() == slow_importer.staged_rows()
     # Both ways were taken: the good rows from the columns, the others row by row.
-    staged = {r.row for r in fast_importer.rows}
+    staged = {r.row for r in fast_importer.staged_rows()}
     assert isinstance(fast_importer, Recording) and staged - set(fast_importer.left_to_rows)
     assert set(fast_importer.left_to_rows) - staged
     good = [row for row in records if row["身份证号"] not in (new_id(1), taken.id_number)][:7]
     fast, fast_importer = _check(StudentImporter, xlsx(HEADERS, rows_of(good, HEADERS)))
     slow, slow_importer = _check(RowByRow, xlsx(HEADERS, rows_of(good, HEADERS)))
     assert (fast.issues, fast.counts) == (slow.issues, slow.counts)
-    assert fast_importer.rows == slow_importer.rows
+    assert fast_importer.staged_rows() == slow_importer.staged_rows()
+
+
+# A row's own national student number or ID number (made from its position in the file).
+_OWN = "own"
+
+
+def _pools(a: Any, b: Any, taken: str) -> dict[str, list[Any]]:
+    """Values of each column that rows are drawn from, a good one first."""
+    ids = [new_id(n) for n in range(1, 5)] + [new_id(5, male=False)]
+    phones = ["13900000001", "13900000002", "", "12345", "+86 139 0000 0003", "020-83001234", "1390000000１"]
+    return {
+        "学校代码": [a.code, a.code, b.code, "", "9999999999"],
+        "学校名称": [a.name, "", b.name, "某某中学"],
+        "年级": ["七年级", "初一", "7", "七年级", "九年级半", "", "2011级", "高一", 7.0],
+        "班级": ["1", "(2)班", "一班", 2.0, "9班", "甲班", "", "１"],
+        "全国学籍号": [_OWN, *(f"G{i}" for i in ids), "", "G-1", f"ｇ{ids[0]}", f"g{ids[1]}", "Gı1", "G" * 21],
+        "姓名": ["张小明", "", "王" * 51, " 全角 ", "李（三）"],
+        "性别": ["男", "女", "", "未知", "1", "女性"],
+        "出生日期": ["2012-09-01", "2012/9/1", "", "九月一日", "2012-02-30", "1990-01-01", "2012-09-02",
+                  dt.date(2012, 9, 1), 41153.0],
+        "身份证号": [_OWN, *ids, "", ids[0][:17] + ("0" if ids[0][-1] != "0" else "1"), float(ids[1][:15] + "000"),
+                  ids[2].lower(), ids[3][:9] + " " + ids[3][9:], taken, "１" + ids[0][1:], "11010120121345001X"],
+        "入学年份": ["", "2023", 2023.0, "去年", "1980", "2023级"],
+        "户籍": ["本地", "外地", "", "火星"],
+        "学籍状态": ["在读", "", "休学", "没了"],
+        "家庭住址": ["", "路" * 201, "中山路1号"],
+        "监护人姓名": ["张大明", "", "王五"],
+        "与学生关系": ["父亲", "", "火星", "母"],
+        "监护人电话": phones,
+        "监护人2姓名": ["李四", "", "张大明"],
+        "监护人2关系": ["母亲", "", "其他"],
+        "监护人2电话": [phones[1], *phones],
+    }  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_column_checks_agree_with_row_checks_on_random_rows(demo, data):
+    taken = Student.objects.filter(school=demo.school_a).exclude(id_number=None).order_by("pk").first()
+    assert taken is not None and taken.id_number is not None
+    pools = _pools(demo.school_a, demo.school_b, taken.id_number)
+    # Mostly the first (good) value, so that some rows pass and are staged.
+    record = st.fixed_dictionaries(
+        {header: st.sampled_from([values[0]] * 8 + values) for header, values in pools.items()}
+    )
+    records = data.draw(st.lists(record, min_size=1, max_size=12))
+    for seq, drawn in enumerate(records, start=10):
+        if drawn["身份证号"] == _OWN:
+            drawn["身份证号"] = new_id(seq)
+        if drawn["全国学籍号"] == _OWN:
+            drawn["全国学籍号"] = f"G{new_id(seq)}"
+    workbook = xlsx(HEADERS, rows_of(records, HEADERS))
+    fast, fast_importer = _check(StudentImporter, workbook)
+    slow, slow_importer = _check(RowByRow, workbook)
+    assert [i.as_dict() for i in fast.issues] == [i.as_dict() for i in slow.issues]
+    assert fast.counts == slow.counts
+    if not fast.issues:
+        assert fast_importer.staged_rows() == slow_importer.staged_rows()
+        event("no problems")
