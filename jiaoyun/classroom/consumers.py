@@ -12,6 +12,9 @@ A device's answer goes to its process's answer writer (`jiaoyun.classroom.hub`),
 records what has queued as one transaction and hands counted answers directly to the
 session's screens in the same process; other processes get them batched on the channel
 layer. A socket is authenticated once, at the handshake, in one call on the database thread.
+
+A socket has no channel on the channel layer: its process's hub hands it the session's
+events through an in-memory inbox, which the consumer's own loop drains.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ import time
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.utils.translation import gettext
 
 from jiaoyun.accounts.scopes import scope_for_user
 from jiaoyun.classroom import events, grading, selectors, services
-from jiaoyun.classroom.hub import db, hub, socket_user
+from jiaoyun.classroom.hub import INBOX, db, device_grant, hub, socket_user
 from jiaoyun.classroom.models import LiveSession, Question, SessionQuestion
 
 SNAPSHOT_INTERVAL = float(getattr(settings, "CLASSROOM_SNAPSHOT_INTERVAL", 0.1))
@@ -42,15 +47,57 @@ CLOSE_ENDED = 4000
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
+    session_id: int
+    # Set once the socket is accepted: events that reached the inbox before are skipped if
+    # the handshake was refused.
+    live = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels gives every consumer a channel on the layer (a Redis round trip to join
+        each group at the handshake, another to leave it, a receive per socket); the live
+        consumers get their events from their process's hub instead (`deliver`)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._overflowed = False
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, self.inbox.get], self.dispatch)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """An event of the session, from the hub. A socket that has stopped reading (its
+        loop waits on a full send buffer) is closed once INBOX events wait, rather than
+        queueing without bound; its page reconnects and gets the current state."""
+        if self._overflowed:
+            return
+        if self.inbox.qsize() >= INBOX:
+            self._overflowed = True
+            while not self.inbox.empty():
+                self.inbox.get_nowait()
+            event = {"type": "cls.stalled"}
+        self.inbox.put_nowait(event)
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch runs `close_old_connections` on the database thread before
         every message (a thread hop and, with CONN_MAX_AGE=0, a closed connection: one more
         connect or pool checkout per answer). The live consumers use the database only
         through `hub.db`, which keeps the thread's connection and drops it on an error."""
+        if message["type"].startswith("cls.") and not self.live:
+            return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def cls_stalled(self, event: dict[str, Any]) -> None:
+        await self.close(code=CLOSE_STALLED)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """Channels' version also runs `close_old_connections` on the database thread: a
+        thread hop per closing socket, and with CONN_MAX_AGE=0 the hub's kept connection
+        closed under it."""
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
 
 class ScreenConsumer(LiveConsumer):
@@ -74,9 +121,10 @@ class ScreenConsumer(LiveConsumer):
         self._urgent = False
         self._sent_at = 0.0
         self._wake = asyncio.Event()
-        await self.channel_layer.group_add(events.screen_group(self.session_id), self.channel_name)
+        # Held by the hub before the database is read: no change is missed in between.
+        await hub().join(self, screen=True)
+        self.live = True
         await self.accept()
-        await hub().add_screen(self)
         await self._reload()
         await self.send_json({"type": "roster", "students": self.roster, "code": session.join_code})
         self._pusher = asyncio.create_task(self._push_loop())
@@ -92,18 +140,18 @@ class ScreenConsumer(LiveConsumer):
         pusher = getattr(self, "_pusher", None)
         if pusher is not None:
             pusher.cancel()
-        hub().remove_screen(self)
-        await self.channel_layer.group_discard(events.screen_group(self.session_id), self.channel_name)
+        hub().leave(self)
 
     async def _reload(self) -> None:
         # Answers folded while the database is read are applied again on top of what it
         # returns (folding is idempotent), so none is lost in between.
         self._reloading += 1
         try:
-            state = await db(lambda: selectors.screen_state(self.session))()
+            state = await db(lambda: selectors.screen_state(self.session, with_roster=not self.roster))()
         finally:
             self._reloading -= 1
-        self.roster, self.question, self.answers = state.roster, state.question, state.answers
+        self.roster = state.roster or self.roster
+        self.question, self.answers = state.question, state.answers
         if not self._reloading:
             held, self._held = self._held, []
             self.fold(held)
@@ -194,7 +242,7 @@ class ScreenConsumer(LiveConsumer):
             await self.send_json({"type": "error", "error": str(error)})
 
     async def _ask(self, content: dict[str, Any]) -> None:
-        def ask() -> dict[str, Any]:
+        def ask() -> tuple[dict[str, Any], dict[str, Any]]:
             source = None
             if content.get("source") is not None:
                 source = Question.objects.filter(
@@ -214,10 +262,13 @@ class ScreenConsumer(LiveConsumer):
                     true_false_labels=_true_false_labels(),
                 )
             question, _closed = services.ask_question(session=self.session, spec=spec, source=source)
-            return selectors.question_payload(question)
+            return selectors.question_payload(question), selectors.question_payload(question, with_key=True)
 
-        payload = await db(ask)()
-        await events.question_changed(session_id=self.session_id, question=payload)
+        payload, shown = await db(ask)()
+        # Shown before the devices hear of it, so that no answer to it finds the screen
+        # still on the previous question.
+        self._opened(shown)
+        await events.question_changed(session_id=self.session_id, question=payload, opened=shown)
 
     async def _close_or_reveal(self, content: dict[str, Any], *, reveal: bool) -> None:
         def act() -> tuple[dict[str, Any], dict[str, bool | None] | None] | None:
@@ -239,10 +290,22 @@ class ScreenConsumer(LiveConsumer):
             payload, verdicts = done
             await events.question_changed(session_id=self.session_id, question=payload, verdicts=verdicts)
 
-    # From the channel layer: never send to the socket here (see the module docstring).
+    # From the hub: never send to the socket here (see the module docstring).
 
     async def cls_question(self, event: dict[str, Any]) -> None:
-        await self._reload()
+        opened = event.get("opened")
+        if opened is None:
+            await self._reload()
+        else:
+            self._opened(opened)
+
+    def _opened(self, question: dict[str, Any]) -> None:
+        """A question just asked: it has no answers yet, so there is nothing to read."""
+        if self.question is not None and self.question["id"] == question["id"]:
+            return  # this screen asked it
+        self.question, self.answers = question, {}
+        self._urgent = True
+        self._changed()
 
     async def cls_ended(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_ENDED)
@@ -262,26 +325,24 @@ def _true_false_labels() -> tuple[str, str]:
 class StudentConsumer(LiveConsumer):
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
-        found = await db(self._authorize)()
+        # Held by the hub before the state is read, so that a question opening in between
+        # arrives after the state (the inbox is drained once connect returns).
+        await hub().join(self)
+        found = await db(device_grant)(self.scope, self.session_id)
         if found is None:
+            hub().leave(self)
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.student_id, self.school_class_id, state = found
         self.question_id: int | None = (state["question"] or {}).get("id")
         self._window_start = time.monotonic()
         self._window_count = 0
-        await self.channel_layer.group_add(events.student_group(self.session_id), self.channel_name)
+        self.live = True
         await self.accept()
         await self.send_json(state)
 
-    def _authorize(self) -> tuple[int, int, dict[str, Any]] | None:
-        student = selectors.live_student(socket_user(self.scope), self.session_id)
-        if student is None or student.school_class_id is None:
-            return None
-        return student.pk, student.school_class_id, selectors.live_state(self.session_id, student.pk)
-
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(events.student_group(self.session_id), self.channel_name)
+        hub().leave(self)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "answer":
@@ -307,11 +368,13 @@ class StudentConsumer(LiveConsumer):
     async def cls_question(self, event: dict[str, Any]) -> None:
         question = event["question"]
         self.question_id = question["id"]
-        message: dict[str, Any] = {"type": "question", "question": question}
         verdicts = event.get("verdicts")
-        if verdicts is not None:
-            message["correct"] = verdicts.get(str(self.student_id))
-            message["answered"] = str(self.student_id) in verdicts
+        if verdicts is None:  # the same message for every device, encoded once
+            await self.send(text_data=event["message"])
+            return
+        message: dict[str, Any] = {"type": "question", "question": question}
+        message["correct"] = verdicts.get(str(self.student_id))
+        message["answered"] = str(self.student_id) in verdicts
         await self.send_json(message)
 
     async def cls_ended(self, event: dict[str, Any]) -> None:

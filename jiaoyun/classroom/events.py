@@ -1,53 +1,59 @@
-"""What travels on the channel layer between the consumers of one session, possibly in
-different worker processes (Redis layer) or in one (in-memory layer).
+"""What travels between the live consumers of a session, possibly in different worker
+processes (Redis layer) or in one (in-memory layer).
 
-Two groups per session: its screens and its students. A screen in the process that counted
-an answer gets it by a method call (`jiaoyun.classroom.hub`); the screens in other processes
-get the answers a process counted in a short window, for all sessions, as one event to each
-process that holds screens, and fold them
-into their own tally, so a screen never queries the database while answers arrive. A screen
-re-reads the database whenever a question opens, closes or is revealed, which makes the
-final count exact even if an event was lost.
+Sockets have no channel of their own: each process's hub (`jiaoyun.classroom.hub`) holds
+its sockets by session and has one channel, in the group `HOSTS` of the processes that
+hold live sockets. An event of a session is handed to the session's sockets in the process
+that made it and sent once to the other processes, whose hubs hand it to theirs:
+
+- `cls.question` (a question opened, closed or was revealed): devices show it; screens
+  re-read the database, which makes the final count exact even if an answer event was
+  lost;
+- `cls.ended`: every socket of the session closes.
+
+A screen in the process that counted an answer gets it by a method call; the screens in
+other processes get the answers a process counted in a short window, for all sessions, as
+one `cls.answers` event, and fold them into their own tally, so a screen never queries the
+database while answers arrive.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from channels.layers import get_channel_layer
+# The processes that hold live sockets, each through one channel.
+HOSTS = "classroom.hosts"
 
 
-def screen_group(session_id: int) -> str:
-    return f"classroom.{session_id}.screen"
-
-
-def student_group(session_id: int) -> str:
-    return f"classroom.{session_id}.students"
-
-
-async def answers_counted(*, origin: str, sessions: list[tuple[int, list[list[Any]]]]) -> None:
-    """The answers one process counted within a short window, for the screens held by the
-    other processes: [(session id, [[question id, student id, value, is_correct], ...])]."""
-    from jiaoyun.classroom.hub import SCREEN_HOSTS
-
-    await get_channel_layer().group_send(
-        SCREEN_HOSTS, {"type": "cls.answers", "origin": origin, "sessions": sessions}
-    )
+async def to_hosts(layer: Any, *, origin: str, items: list[list[Any]]) -> None:
+    """What one process sends the others at once: the events of sessions and the answers
+    it counted, in order: [[session id, "event", event], [session id, "answers",
+    [[question id, student id, value, is_correct], ...]], ...]."""
+    await layer.group_send(HOSTS, {"type": "cls.hosts", "origin": origin, "items": items})
 
 
 async def question_changed(
-    *, session_id: int, question: dict[str, Any], verdicts: dict[str, bool | None] | None = None
+    *,
+    session_id: int,
+    question: dict[str, Any],
+    verdicts: dict[str, bool | None] | None = None,
+    opened: dict[str, Any] | None = None,
 ) -> None:
     """`question` is the students' view (no key before the reveal); `verdicts` maps each
-    answering student's id (as text) to right or wrong once the answer is revealed."""
-    layer = get_channel_layer()
-    await layer.group_send(screen_group(session_id), {"type": "cls.question", "question": question["id"]})
-    await layer.group_send(
-        student_group(session_id), {"type": "cls.question", "question": question, "verdicts": verdicts}
-    )
+    answering student's id (as text) to right or wrong once the answer is revealed;
+    `opened` is the screen's view of a question just asked (it has no answers yet, so the
+    screens need not read the database)."""
+    from jiaoyun.classroom.hub import hub
+
+    event = {"type": "cls.question", "question": question, "verdicts": verdicts, "opened": opened}
+    if verdicts is None:
+        event["message"] = json.dumps({"type": "question", "question": question})
+    await hub().publish(session_id, event)
 
 
 async def session_ended(*, session_id: int) -> None:
-    layer = get_channel_layer()
-    for group in (screen_group(session_id), student_group(session_id)):
-        await layer.group_send(group, {"type": "cls.ended"})
+    from jiaoyun.classroom.hub import hub
+
+    # Called from a view too, through async_to_sync: its event loop ends on return.
+    await hub().publish(session_id, {"type": "cls.ended"}, now=True)
