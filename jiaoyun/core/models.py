@@ -3,6 +3,11 @@ students and guardians. Every other app reads it through `jiaoyun.core.selectors
 
 Scoping lives on the querysets: `Model.objects.visible_to(scope)` is the one filter that
 pages, the API, exports and live channels all apply (see `jiaoyun.accounts.scopes`).
+
+The register's unique text keys (student and staff numbers, ID numbers, guardians' phones)
+are `UniqueConstraint`s, not `unique=True`: the same unique index and the same validation
+message, without the `varchar_pattern_ops` copy of the index Django adds on PostgreSQL for
+`LIKE`, which nothing uses and every import writes (see docs/data-exchange.md).
 """
 
 from __future__ import annotations
@@ -277,11 +282,11 @@ class Teacher(models.Model):
         RETIRED = "retired", _("Retired")
         LEFT = "left", _("Left")
 
-    staff_no = models.CharField(_("staff number"), max_length=20, unique=True)
+    staff_no = models.CharField(_("staff number"), max_length=20)  # unique: Meta.constraints
     name = models.CharField(_("name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
-    id_number = models.CharField(_("ID number"), max_length=18, unique=True, null=True, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=18, null=True, blank=True)  # unique
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     subject = models.ForeignKey(
         Subject, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("subject")
@@ -316,6 +321,10 @@ class Teacher(models.Model):
         verbose_name_plural = _("teachers")
         ordering = ["staff_no"]
         indexes = [models.Index(fields=["school", "subject"]), models.Index(fields=["name"])]
+        constraints = [
+            models.UniqueConstraint(fields=["staff_no"], name="teacher_unique_staff_no"),
+            models.UniqueConstraint(fields=["id_number"], name="teacher_unique_id_number"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -371,14 +380,15 @@ class Student(models.Model):
         CITY = "city", _("Other district of the city")
         OUTSIDE = "outside", _("Outside the city")
 
-    student_no = models.CharField(_("national student number"), max_length=20, unique=True)
+    student_no = models.CharField(_("national student number"), max_length=20)  # unique: Meta.constraints
     name = models.CharField(_("name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=6, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
-    id_number = models.CharField(_("ID number"), max_length=18, unique=True, null=True, blank=True)
+    id_number = models.CharField(_("ID number"), max_length=18, null=True, blank=True)  # unique
     enrolment_year = models.PositiveSmallIntegerField(_("enrolment year"))
+    # No index of its own: the (school, school_class) index serves lookups by school.
     school = models.ForeignKey(
-        School, on_delete=models.PROTECT, related_name="students", verbose_name=_("school")
+        School, on_delete=models.PROTECT, related_name="students", verbose_name=_("school"), db_index=False
     )
     school_class = models.ForeignKey(
         SchoolClass,
@@ -408,6 +418,10 @@ class Student(models.Model):
         verbose_name_plural = _("students")
         ordering = ["student_no"]
         indexes = [models.Index(fields=["school", "school_class"]), models.Index(fields=["name"])]
+        constraints = [
+            models.UniqueConstraint(fields=["student_no"], name="student_unique_student_no"),
+            models.UniqueConstraint(fields=["id_number"], name="student_unique_id_number"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -428,8 +442,8 @@ class ClassEnrolment(models.Model):
 
 class Guardian(models.Model):
     name = models.CharField(_("name"), max_length=50)
-    phone = models.CharField(_("phone"), max_length=20, unique=True)
-    id_number = models.CharField(_("ID number"), max_length=18, unique=True, null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=20)  # unique: Meta.constraints
+    id_number = models.CharField(_("ID number"), max_length=18, null=True, blank=True)  # unique
     workplace = models.CharField(_("workplace"), max_length=100, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -442,6 +456,10 @@ class Guardian(models.Model):
     class Meta:
         verbose_name = _("guardian")
         verbose_name_plural = _("guardians")
+        constraints = [
+            models.UniqueConstraint(fields=["phone"], name="guardian_unique_phone"),
+            models.UniqueConstraint(fields=["id_number"], name="guardian_unique_id_number"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -454,7 +472,10 @@ class StudentGuardian(models.Model):
         GRANDPARENT = "grandparent", _("Grandparent")
         OTHER = "other", _("Other guardian")
 
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardian_links")
+    # No index of its own: the unique (student, guardian) index serves lookups by student.
+    student = models.ForeignKey(
+        Student, on_delete=models.CASCADE, related_name="guardian_links", db_index=False
+    )
     guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE, related_name="student_links")
     relation = models.CharField(_("relation"), max_length=12, choices=Relation.choices)
 

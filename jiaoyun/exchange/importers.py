@@ -802,7 +802,8 @@ def insert_frame(model: type[Model], frame: pl.DataFrame, key: str | None = None
     their defaults. On PostgreSQL polars writes the rows as CSV for COPY in one call; on
     SQLite executemany takes the frame's rows as they come, dates as ISO text as
     `adapt_datefield_value` writes them. With a unique `key`, the new rows' primary keys
-    come back (columns `key` and `pk`)."""
+    come back (columns `key` and `pk`): on PostgreSQL taken from the sequence before the
+    COPY and written with the rows, on SQLite following from `last_insert_rowid()`."""
     created = pl.DataFrame(schema={key or "key": frame.schema.get(key or "", pl.String), "pk": pl.Int64})
     if frame.is_empty():
         return created
@@ -819,16 +820,25 @@ def insert_frame(model: type[Model], frame: pl.DataFrame, key: str | None = None
     )
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    names = ", ".join(quote(cast(str, f.column)) for f in given + rest)
+    columns = [cast(str, f.column) for f in given + rest]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            if key is not None:
+                # The new rows' keys taken from the table's sequence beforehand and written
+                # with them: nothing to read back by natural key afterwards.
+                created = frame.select(key).with_columns(pk=_next_ids(cursor, model, frame.height))
+                full = full.with_columns(created["pk"].alias("_pk"))
+                columns.append(cast(str, meta.pk.column))
+            names = ", ".join(quote(name) for name in columns)
             # CSV: an unquoted empty value is NULL, a quoted one ("") an empty string, as
             # polars writes them.
             with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
                 copy.write(full.write_csv(include_header=False).encode())
+            return created
         else:
             # One statement over a JSON array that polars writes and SQLite reads, instead
             # of a Python tuple bound per row.
+            names = ", ".join(quote(name) for name in columns)
             values = ", ".join(f"value ->> '$.{name}'" for name in full.columns)
             cursor.execute(
                 f"INSERT INTO {table} ({names}) SELECT {values} FROM json_each(%s)", [full.write_json()]
@@ -840,14 +850,27 @@ def insert_frame(model: type[Model], frame: pl.DataFrame, key: str | None = None
                 created = frame.select(key).with_columns(pk=pks)
     if key is None:
         return created
-    if connection.vendor == "sqlite":
-        # The writing transaction holds SQLite's only write lock, so the rows got the next
-        # rowids in turn; the first and the last row tell that they did.
-        ends = created[[0, -1]].unique()
-        found = frame_in(model, key, ends[key], ("pk",), {key: frame.schema[key], "pk": pl.Int64})
-        if ends.sort(key).equals(found.sort(key)):
-            return created
+    # SQLite: the writing transaction holds SQLite's only write lock, so the rows got the
+    # next rowids in turn; the first and the last row tell that they did.
+    ends = created[[0, -1]].unique()
+    found = frame_in(model, key, ends[key], ("pk",), {key: frame.schema[key], "pk": pl.Int64})
+    if ends.sort(key).equals(found.sort(key)):
+        return created
     return frame_in(model, key, frame[key], ("pk",), {key: frame.schema[key], "pk": pl.Int64})
+
+
+def _next_ids(cursor: Any, model: type[Model], count: int) -> pl.Series:
+    """`count` values of the sequence behind `model`'s primary key (PostgreSQL): ours alone
+    whatever else inserts meanwhile, as a COPY without the key would have taken them."""
+    meta = model._meta
+    cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+    (sequence,) = cursor.fetchone()
+    data = bytearray()
+    query = "COPY (SELECT nextval(%s::regclass) FROM generate_series(1, %s)) TO STDOUT"
+    with cursor.cursor.copy(query, [sequence, count]) as copy:
+        for block in copy:
+            data += block
+    return pl.read_csv(bytes(data), has_header=False, schema={"pk": pl.Int64})["pk"]
 
 
 # -- students ---------------------------------------------------------------------------------
