@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
@@ -49,7 +50,10 @@ class ThreadedASGIHandler(ASGIHandler):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.lane_count: int = settings.ASGI_THREADS
-        self._lanes: asyncio.Queue[ThreadPoolExecutor] | None = None
+        # Per event loop (a server process has one; tests may run several, one after another).
+        self._lanes: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Queue[ThreadPoolExecutor]
+        ] = weakref.WeakKeyDictionary()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -79,9 +83,10 @@ class ThreadedASGIHandler(ASGIHandler):
         return await sync_to_async(self.get_response, thread_sensitive=True)(request)
 
     def _free_lanes(self) -> asyncio.Queue[ThreadPoolExecutor]:
-        # Made on first use, in the server's event loop.
-        if self._lanes is None:
-            self._lanes = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        lanes = self._lanes.get(loop)
+        if lanes is None:  # made on first use, in the server's event loop
+            lanes = self._lanes[loop] = asyncio.Queue()
             for number in range(self.lane_count):
-                self._lanes.put_nowait(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{number}"))
-        return self._lanes
+                lanes.put_nowait(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{number}"))
+        return lanes
