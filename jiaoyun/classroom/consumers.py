@@ -35,6 +35,7 @@ from jiaoyun.accounts.scopes import scope_for_user
 from jiaoyun.classroom import events, grading, selectors, services
 from jiaoyun.classroom.hub import INBOX, db, device_grant, hub, socket_user
 from jiaoyun.classroom.models import LiveSession, Question, SessionQuestion
+from jiaoyun.core.ids import row_id
 
 SNAPSHOT_INTERVAL = float(getattr(settings, "CLASSROOM_SNAPSHOT_INTERVAL", 0.1))
 STALL_SECONDS = float(getattr(settings, "CLASSROOM_STALL_SECONDS", 30))
@@ -47,7 +48,7 @@ CLOSE_ENDED = 4000
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    session_id: int
+    session_id: int = 0  # until the route's is read; no session has it
     # Set once the socket is accepted: events that reached the inbox before are skipped if
     # the handshake was refused.
     live = False
@@ -63,6 +64,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self._overflowed = False
         with contextlib.suppress(StopConsumer):
             await await_many_dispatch([receive, self.inbox.get], self.dispatch)
+
+    def _route_session(self) -> bool:
+        """Set `session_id` from the route; False for a number that cannot be a session's
+        (the handshake is refused like any other stranger's)."""
+        session_id = row_id(self.scope["url_route"]["kwargs"]["session_id"])
+        if session_id is None:
+            return False
+        self.session_id = session_id
+        return True
 
     def deliver(self, event: dict[str, Any]) -> None:
         """An event of the session, from the hub. A socket that has stopped reading (its
@@ -104,8 +114,7 @@ class ScreenConsumer(LiveConsumer):
     session: LiveSession
 
     async def connect(self) -> None:
-        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
-        session = await db(self._authorize)()
+        session = await db(self._authorize)() if self._route_session() else None
         if session is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -324,7 +333,9 @@ def _true_false_labels() -> tuple[str, str]:
 
 class StudentConsumer(LiveConsumer):
     async def connect(self) -> None:
-        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        if not self._route_session():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         # Held by the hub before the state is read, so that a question opening in between
         # arrives after the state (the inbox is drained once connect returns).
         await hub().join(self)

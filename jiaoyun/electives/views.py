@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiaoyun.accounts import sessions
 from jiaoyun.accounts.scopes import Scope, viewer_of
+from jiaoyun.core.ids import row_id
 from jiaoyun.core.models import School, Student
 from jiaoyun.electives import forms, selectors, services
 from jiaoyun.electives.models import Attendance, Catalogue, Elective, ElectivePhoto, Enrolment, Work
@@ -413,8 +414,10 @@ def _api_call(request: HttpRequest, call: Any) -> JsonResponse:
     user_id, student = signed_in
     try:
         body = json.loads(request.body or b"{}")
-        elective_id = int(body["elective"])
-    except (ValueError, KeyError, TypeError):
+    except ValueError:
+        body = None
+    elective_id = row_id(body.get("elective")) if isinstance(body, dict) else None
+    if elective_id is None:
         return _json_error("bad_request", _('Send {"elective": id}.'), 400)
     try:
         if student is None:

@@ -254,3 +254,19 @@ def test_ending_the_session_closes_every_socket(room: Room) -> None:
     assert closed == {"type": "websocket.close", "code": 4000}
     assert connected is False
     assert LiveSession.objects.get(pk=session.pk).status == "ended"
+
+
+def test_a_session_number_no_session_can_have_is_refused(room: Room) -> None:
+    """A route number beyond a bigint reaches no SQL (the databases would raise on it): the
+    handshake is refused like a stranger's, on both routes."""
+
+    async def scenario() -> list[bool]:
+        connected = []
+        for path in (f"/ws/classroom/{2**64}/student/", f"/ws/classroom/{2**64}/screen/"):
+            comm = communicator(room.students[0].user if "student" in path else room.teacher_user, path)
+            accepted, _ = await comm.connect()
+            connected.append(accepted)
+            await comm.disconnect()
+        return connected
+
+    assert async_to_sync(scenario)() == [False, False]

@@ -70,6 +70,21 @@ def test_student_chooses_on_the_board_and_through_the_api(demo: Any) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "body",
+    ['{"elective": 1e400}', '{"elective": 100000000000000000000000}', '{"elective": true}', '{"elective": 2.5}',
+     '{"elective": "12x"}', '{"elective": -3}', "[1]", "not json", "{}"],
+)  # fmt: skip
+def test_a_body_that_names_no_elective_is_a_clear_400(demo: Any, body: str) -> None:
+    """Whatever the phone's script sends, the answer is 400 with the expected shape, never a
+    server error (a number beyond a bigint would otherwise reach the seat query)."""
+    factories.catalogue(demo.school_a, capacities=[1])
+    response = demo.client("student").post(
+        reverse("electives:api_select"), body, content_type="application/json"
+    )
+    assert (response.status_code, response.json()["error"]) == (400, "bad_request")
+
+
 def test_a_selection_through_the_api_is_three_reads_and_one_write(demo: Any) -> None:
     """The rush path by design: the session row, the user with their student, the elective
     with its rounds; then the seat: one function call on PostgreSQL, the load, the seat, its
