@@ -10,11 +10,11 @@ import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
@@ -110,9 +110,10 @@ def test_events_reach_exactly_the_sessions_sockets_in_every_process() -> None:
         await asyncio.sleep(0.3)  # this process's own message comes back to it meanwhile
         return screen, device, elsewhere
 
-    # async_to_sync, not asyncio.run: a browser test earlier in this worker may have left
-    # Playwright's loop running on this thread.
-    here = async_to_sync(scenario)()
+    # On a thread of its own: a browser test earlier in this worker leaves Playwright's loop
+    # running on this one, where neither asyncio.run nor async_to_sync may start another.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        here = thread.submit(asyncio.run, scenario()).result()
     out, _ = other.communicate(timeout=60)
     there = json.loads(out)
     # In this process: at once, once each, only the session's sockets.
