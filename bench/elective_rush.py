@@ -74,6 +74,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=180.0, help="seconds the load may run")
     parser.add_argument("--db-name", default="jiaoyun_bench_electives")
     parser.add_argument("--keep-db", action="store_true", help="leave the scratch database for inspection")
+    parser.add_argument(
+        "--latencies", help="write each request's start (s), latency (ms) and client number to this CSV"
+    )
     parser.add_argument("--load", help=argparse.SUPPRESS)  # internal: run as the load generator
     return parser.parse_args()
 
@@ -295,11 +298,12 @@ async def load(
     for student in plan["students"]:
         queue.put_nowait(student)
     latencies: list[float] = []
+    trace: list[tuple[float, float, int]] = []  # (start, latency, client) of each request
     outcomes: Counter[str] = Counter()
     errors: Counter[str] = Counter()
     seats = 0
 
-    async def client_loop() -> None:
+    async def client_loop(number: int) -> None:
         nonlocal seats
         raw = RawClient(host, int(port))
         # An httpx client only when asked for: making one costs an SSL context, and making
@@ -343,6 +347,7 @@ async def load(
                             await raw.close()
                             break
                         latencies.append(time.perf_counter() - started)
+                        trace.append((started - t0, latencies[-1], number))
                         if status == 200:
                             outcomes["ok"] += 1
                             seats += 1
@@ -355,8 +360,8 @@ async def load(
                             errors[f"{status} {code}".strip()] += 1
                             break
 
-    started = time.perf_counter()
-    tasks = [asyncio.create_task(client_loop()) for _ in range(clients)]
+    t0 = started = time.perf_counter()
+    tasks = [asyncio.create_task(client_loop(number)) for number in range(clients)]
     done, pending = await asyncio.wait(tasks, timeout=time_limit)
     for task in pending:
         task.cancel()
@@ -367,6 +372,7 @@ async def load(
     return {
         "elapsed": elapsed,
         "latencies": latencies,
+        "trace": trace,
         "outcomes": dict(outcomes),
         "errors": dict(errors),
         "seats": seats,
@@ -655,6 +661,12 @@ def main() -> int:
 
     latencies = result["latencies"]
     requests = len(latencies)
+    if args.latencies:
+        with open(args.latencies, "w") as out:
+            out.write("start_s,latency_ms,client\n")
+            out.writelines(
+                f"{start:.4f},{latency * 1000:.1f},{client}\n" for start, latency, client in result["trace"]
+            )
     elapsed = result["elapsed"]
     n_errors = sum(result["errors"].values())
     checks, enrolments = sql_checks(url)

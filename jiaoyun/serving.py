@@ -1,27 +1,37 @@
-"""How HTTP requests reach Django under ASGI: the whole middleware chain and the view in one
-worker thread, taken from a small fixed set per process, entered once per request.
+"""How HTTP requests reach Django under ASGI: each request handed whole to one of a few
+long-lived threads per process ("lanes"), which runs Django for it from the request-started
+signal to the closed response, as a WSGI server's thread would, and hands back the bytes.
 
 Django's own ASGI handler builds its middleware chain in async mode. Every view of this
 site is synchronous (the ORM is), and the built-in middleware, though "async-capable",
 runs `process_request` and `process_response` through `sync_to_async` in async mode: about
 twenty hops between the event loop and a thread per request, each a future, a thread wake-up
-and a context copy. It also starts a new thread for every request. Measured on the electives
-JSON endpoint in one process, the hops were a third of the server's CPU per request (14 ms
-against 9 ms with the chain run synchronously); in the registration-rush benchmark a thread
-per request (a hundred threads of one process contending for the GIL) cost another 1.5 ms.
+and a copy and restore of the context, and a new thread for every request. Even with the
+chain built in sync mode (one hop for it), the request-started and request-finished signals
+and the response's close are three more hops, and the disconnect listener a task group per
+request; measured in the registration-rush benchmark, the event loop's side of these hops was
+the larger part of a worker's CPU.
 
-`ThreadedASGIHandler` keeps Django's ASGI request handling (body reading, disconnects,
-signals, streaming responses) and:
+`ThreadedASGIHandler` keeps Django's request and response objects, signals, middleware and
+error handling, and:
 
-- builds the middleware chain in sync mode, as under WSGI, so that the chain and the view
-  run in one go in the request's thread-sensitive thread;
-- gives each request one of `JIAOYUN_THREADS` long-lived threads ("lanes") as that thread,
-  through asgiref's `ThreadSensitiveContext(executor=...)`; requests wait for a free lane
-  in arrival order, which keeps latency fair under a rush. The request-started and
-  request-finished signals run on the same lane, so database connections are opened,
-  checked and returned in one thread as Django expects, and a lane holds at most one
-  connection (keep `JIAOYUN_DB_POOL_SIZE` at least `JIAOYUN_THREADS`);
-- reads the request body before taking a lane, so that a slow upload does not hold one.
+- builds the middleware chain in sync mode, as under WSGI;
+- reads the request body on the event loop, then puts the request on a queue that
+  `JIAOYUN_THREADS` lanes take from in arrival order (fair under a rush; a slow upload holds
+  no lane). A lane sends `request_started`, builds the request, runs the chain and the view,
+  renders the headers, reads the body of a streaming response with a synchronous iterator
+  (as Django's own handler does under ASGI), closes the response (`request_finished`, which
+  returns the database connection) and wakes the event loop once with what to send. So a
+  request's connection is opened, used and returned on one thread, and a lane holds at most one
+  (keep `JIAOYUN_DB_POOL_SIZE` at least `JIAOYUN_THREADS`);
+- answers a streaming response with an asynchronous iterator from the event loop, the lane
+  waiting until it is sent before it closes the response;
+- runs each request in a fresh `contextvars.Context`, so nothing a request sets leaks into the
+  next one on the lane, and lets code in a view call `async_to_sync` back into the server's
+  event loop (Channels' layer, for one), as `sync_to_async` would.
+
+Unlike Django's handler it does not listen for the client going away while the view runs:
+a synchronous view cannot be stopped anyway; what it answers is dropped by the server.
 
 WebSockets are not affected: Channels routes them before this handler (`jiaoyun.asgi`).
 """
@@ -29,20 +39,32 @@ WebSockets are not affected: Channels routes them before this handler (`jiaoyun.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
-import weakref
-from concurrent.futures import ThreadPoolExecutor
+import os
+import queue
+import threading
+from dataclasses import dataclass
 from typing import IO, Any
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from asgiref.sync import SyncToAsync
 from django.conf import settings
+from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
-from django.core.handlers.asgi import ASGIHandler
-from django.http import HttpRequest, HttpResponseBase
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
 
-# The body this request's `__call__` read before taking a lane, for `handle` to use.
-_body: contextvars.ContextVar[IO[bytes] | None] = contextvars.ContextVar("jiaoyun_request_body", default=None)
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(slots=True)
+class _Job:
+    scope: dict[str, Any]
+    body: IO[bytes]
+    send: Any
+    done: asyncio.Future[tuple[int, Headers, list[bytes], bool]]
 
 
 class ThreadedASGIHandler(ASGIHandler):
@@ -50,43 +72,105 @@ class ThreadedASGIHandler(ASGIHandler):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.lane_count: int = settings.ASGI_THREADS
-        # Per event loop (a server process has one; tests may run several, one after another).
-        self._lanes: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, asyncio.Queue[ThreadPoolExecutor]
-        ] = weakref.WeakKeyDictionary()
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lanes: list[threading.Thread] = []
+        self._lanes_lock = threading.Lock()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         try:
-            body = await super().read_body(receive)
+            body = await self.read_body(receive)
         except RequestAborted:
             return
-        lanes = self._free_lanes()
-        lane = await lanes.get()
-        token = _body.set(body)
+        with body:
+            if len(self._lanes) < self.lane_count:
+                self._start_lanes()
+            done: asyncio.Future[tuple[int, Headers, list[bytes], bool]] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._jobs.put(_Job(scope, body, send, done))
+            status, headers, parts, streamed = await done
+            if streamed:  # sent by the lane through the event loop already
+                return
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            last = len(parts) - 1
+            for number, part in enumerate(parts):
+                await send({"type": "http.response.body", "body": part, "more_body": number < last})
+
+    # --- In a lane ---------------------------------------------------------------------------
+
+    def _start_lanes(self) -> None:
+        with self._lanes_lock:
+            while len(self._lanes) < self.lane_count:
+                lane = threading.Thread(
+                    target=self._lane, name=f"http-{len(self._lanes)}", args=(self._jobs,), daemon=True
+                )
+                lane.start()
+                self._lanes.append(lane)
+
+    def _lane(self, jobs: queue.SimpleQueue[_Job]) -> None:
+        # What `sync_to_async` sets in its threads: `async_to_sync` in a view then runs its
+        # coroutine on the server's event loop instead of starting a loop of its own.
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+        while True:
+            job = jobs.get()
+            loop = job.done.get_loop()
+            SyncToAsync.threadlocal.main_event_loop = loop
+            SyncToAsync.threadlocal.task_context = []
+            try:
+                outcome: Any = contextvars.Context().run(self._respond, job)
+                failed = False
+            except BaseException as error:  # handed to the request's task, which raises it
+                outcome, failed = error, True
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+                loop.call_soon_threadsafe(_settle, job.done, outcome, failed)
+            del job, outcome
+
+    def _respond(self, job: _Job) -> tuple[int, Headers, list[bytes], bool]:
+        set_script_prefix(get_script_prefix(job.scope))
+        signals.request_started.send(sender=self.__class__, scope=job.scope)
+        request, response = self.create_request(job.scope, job.body)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__  # type: ignore[attr-defined]
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        assert response is not None
         try:
-            async with ThreadSensitiveContext(executor=lane):
-                await self.handle(scope, receive, send)
+            if response.streaming and response.is_async:  # type: ignore[attr-defined]
+                future = asyncio.run_coroutine_threadsafe(
+                    self.send_response(response, job.send), job.done.get_loop()
+                )
+                future.result()
+                return 0, [], [], True
+            headers = _headers(response)
+            # A streaming body ends with an empty part, as Django's handler sends it.
+            parts = [*response, b""] if response.streaming else [response.content]  # type: ignore[attr-defined]
+            return response.status_code, headers, parts, False
         finally:
-            _body.reset(token)
-            lanes.put_nowait(lane)
+            response.close()
 
-    async def read_body(self, receive: Any) -> IO[bytes]:
-        body = _body.get()
-        if body is not None:
-            _body.set(None)
-            return body
-        return await super().read_body(receive)  # type: ignore[no-any-return]
 
-    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+def _headers(response: HttpResponseBase) -> Headers:
+    """The response's headers and cookies as ASGI wants them (as `ASGIHandler.send_response`)."""
+    headers = []
+    for name, value in response.items():
+        headers.append(
+            (
+                name.encode("ascii") if isinstance(name, str) else bytes(name),
+                value.encode("latin1") if isinstance(value, str) else bytes(value),
+            )
+        )
+    for cookie in response.cookies.values():
+        headers.append((b"Set-Cookie", cookie.OutputString().encode("ascii")))
+    return headers
 
-    def _free_lanes(self) -> asyncio.Queue[ThreadPoolExecutor]:
-        loop = asyncio.get_running_loop()
-        lanes = self._lanes.get(loop)
-        if lanes is None:  # made on first use, in the server's event loop
-            lanes = self._lanes[loop] = asyncio.Queue()
-            for number in range(self.lane_count):
-                lanes.put_nowait(ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"http-{number}"))
-        return lanes
+
+def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
+    if future.done():  # cancelled: the server went on without this response
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
