@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Avg, Count, Q, QuerySet
 from django.http import Http404
 
 from jiaoyun.accounts.scopes import Scope
-from jiaoyun.core.models import Grade, School, SchoolClass, Student
+from jiaoyun.core.models import School, Student
 from jiaoyun.electives.models import (
     Attendance,
     Catalogue,
@@ -36,55 +34,6 @@ def student_of(user: Any) -> Student | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return Student.objects.select_related("school_class__grade").filter(user=user).first()
-
-
-def _seat_holder_sql() -> str:
-    user, student, school_class, grade = get_user_model()._meta, Student._meta, SchoolClass._meta, Grade._meta
-    return (
-        f"SELECT u.password, u.is_active, s.id, s.school_id, s.school_class_id, s.status, c.grade_id, g.level "
-        f'FROM "{user.db_table}" u LEFT JOIN "{student.db_table}" s ON s.user_id = u.id '
-        f'LEFT JOIN "{school_class.db_table}" c ON c.id = s.school_class_id '
-        f'LEFT JOIN "{grade.db_table}" g ON g.id = c.grade_id WHERE u.id = %s'
-    )
-
-
-_SEAT_HOLDER = _seat_holder_sql()
-
-
-@dataclass(frozen=True, slots=True)
-class SeatHolder:
-    """A user as the JSON API's hot path reads them: what `accounts.sessions.user_matches`
-    checks, and their student (None for a user who is not one)."""
-
-    password: str
-    is_active: bool
-    student: Student | None
-
-
-def seat_holder(user_id: Any) -> SeatHolder | None:
-    """The user and their student, with just what taking a seat checks (school, status,
-    grade level), in one plain query: the JSON API's hot path, where building the ORM query
-    cost more CPU than running it. The student's other fields load on access, as with
-    `.only()`. None for no such user."""
-    with connection.cursor() as cursor:
-        cursor.execute(_SEAT_HOLDER, [user_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    password, is_active, pk, school_id, class_id, status, grade_id, level = row
-    if pk is None:
-        return SeatHolder(password, is_active, None)
-    db = connection.alias
-    student = Student.from_db(
-        db, ["id", "school_id", "school_class_id", "status"], [pk, school_id, class_id, status]
-    )
-    if class_id is not None:
-        school_class = SchoolClass.from_db(db, ["id", "grade_id"], [class_id, grade_id])
-        school_class.grade = Grade.from_db(db, ["id", "level"], [grade_id, level])
-        student.school_class = school_class
-    else:
-        student.school_class = None
-    return SeatHolder(password, is_active, student)
 
 
 def catalogues(*, viewer: Scope) -> QuerySet[Catalogue]:

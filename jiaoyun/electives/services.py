@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from jiaoyun.analytics.electives import lottery
-from jiaoyun.core.models import School, Student, Teacher, Term
+from jiaoyun.core.models import Grade, School, SchoolClass, Student, Teacher, Term
 from jiaoyun.electives.models import (
     Attendance,
     Catalogue,
@@ -255,16 +256,17 @@ _LOAD = StudentLoad._meta.db_table
 
 # One read answers everything a request checks before it writes: the elective, its catalogue,
 # the kind of the round open now (the earliest opened, as students see it) and whether a closed
-# preference round still awaits its lottery.
+# preference round still awaits its lottery. The four %s are `_target_params(now)`.
+_TARGET_COLUMNS = f"""
+    e.id, e.catalogue_id, e.slot_id, e.capacity, e.taken, e.grade_levels, c.status, c.max_per_student,
+    (SELECT r.kind FROM "{_ROUND}" r
+      WHERE r.catalogue_id = e.catalogue_id AND r.opens_at <= %s AND r.closes_at > %s
+      ORDER BY r.opens_at, r.id LIMIT 1),
+    EXISTS (SELECT 1 FROM "{_ROUND}" r
+             WHERE r.catalogue_id = e.catalogue_id AND r.kind = %s AND r.closes_at <= %s
+               AND r.allocated_at IS NULL)"""
 _TARGET_SQL = f"""
-    SELECT e.id, e.catalogue_id, e.slot_id, e.capacity, e.taken, e.grade_levels,
-           c.status, c.max_per_student,
-           (SELECT r.kind FROM "{_ROUND}" r
-             WHERE r.catalogue_id = e.catalogue_id AND r.opens_at <= %s AND r.closes_at > %s
-             ORDER BY r.opens_at, r.id LIMIT 1),
-           EXISTS (SELECT 1 FROM "{_ROUND}" r
-                    WHERE r.catalogue_id = e.catalogue_id AND r.kind = %s AND r.closes_at <= %s
-                      AND r.allocated_at IS NULL)
+    SELECT {_TARGET_COLUMNS}
       FROM "{_ELECTIVE}" e JOIN "{_CATALOGUE}" c ON c.id = e.catalogue_id
      WHERE e.id = %s AND c.school_id = %s"""
 # Student load +1, or a first row holding 1: one statement whatever the student held before;
@@ -286,16 +288,33 @@ _TAKE_SEAT_SQL = "SELECT electives_take_seat(%s, %s, %s, %s, %s, %s, %s, %s, %s,
 _TAKE_SEAT_REFUSALS = {-1: "full", -2: "limit_reached"}
 
 
-def _elective_for(student: Student, elective_id: int, now: dt.datetime) -> Elective:
-    """The elective, with its catalogue and the state of its rounds at `now`, in one query.
-    Sets `open_round_kind` (None when no round is open) and `lottery_pending` on it."""
+def _target_params(now: dt.datetime) -> list[Any]:
     when = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _TARGET_SQL,
-            [when, when, SelectionRound.Kind.PREFERENCE.value, when, elective_id, student.school_id],
-        )
-        row = cursor.fetchone()
+    return [when, when, SelectionRound.Kind.PREFERENCE.value, when]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What `_TARGET_COLUMNS` read of one elective for one student at one moment (`row` is None
+    when the elective is not one of the student's school), read ahead by `seat_holder`."""
+
+    elective_id: int
+    now: dt.datetime
+    row: tuple[Any, ...] | None
+
+
+def _elective_for(
+    student: Student, elective_id: int, now: dt.datetime, target: Target | None = None
+) -> Elective:
+    """The elective, with its catalogue and the state of its rounds at `now`, in one query
+    (none when `target` read it already). Sets `open_round_kind` (None when no round is open)
+    and `lottery_pending` on it."""
+    if target is not None and target.elective_id == elective_id and target.now == now:
+        row = target.row
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_TARGET_SQL, [*_target_params(now), elective_id, student.school_id])
+            row = cursor.fetchone()
     if row is None:
         raise SelectionError("unknown")
     pk, catalogue_id, slot_id, capacity, taken, levels, status, max_per_student, kind, pending = row
@@ -315,6 +334,76 @@ def _elective_for(student: Student, elective_id: int, now: dt.datetime) -> Elect
     elective.open_round_kind = kind  # type: ignore[attr-defined]
     elective.lottery_pending = bool(pending)  # type: ignore[attr-defined]
     return elective
+
+
+def _seat_holder_sql(with_target: bool) -> str:
+    user, student, school_class, grade = get_user_model()._meta, Student._meta, SchoolClass._meta, Grade._meta
+    columns = "u.password, u.is_active, s.id, s.school_id, s.school_class_id, s.status, cl.grade_id, g.level"
+    joins = (
+        f'FROM "{user.db_table}" u LEFT JOIN "{student.db_table}" s ON s.user_id = u.id '
+        f'LEFT JOIN "{school_class.db_table}" cl ON cl.id = s.school_class_id '
+        f'LEFT JOIN "{grade.db_table}" g ON g.id = cl.grade_id'
+    )
+    if with_target:
+        columns += f", {_TARGET_COLUMNS}"
+        joins += (
+            f' LEFT JOIN ("{_ELECTIVE}" e JOIN "{_CATALOGUE}" c ON c.id = e.catalogue_id)'
+            " ON e.id = %s AND c.school_id = s.school_id"
+        )
+    return f"SELECT {columns} {joins} WHERE u.id = %s"
+
+
+_SEAT_HOLDER_SQL = {with_target: _seat_holder_sql(with_target) for with_target in (False, True)}
+
+
+@dataclass(frozen=True, slots=True)
+class SeatHolder:
+    """A user as the JSON API's hot path reads them: what `accounts.sessions.user_matches`
+    checks, their student (None for a user who is not one) and, when asked for, the elective
+    they are asking about as `_elective_for` reads it."""
+
+    user_id: Any
+    password: str
+    is_active: bool
+    student: Student | None
+    target: Target | None = None
+
+
+def seat_holder(
+    user_id: Any, *, elective_id: int | None = None, now: dt.datetime | None = None
+) -> SeatHolder | None:
+    """The user and their student, with just what taking a seat checks (school, status,
+    grade level), and with `elective_id` the elective as of `now`, in one plain query: the JSON
+    API's hot path, where building ORM queries cost more CPU than running them and each
+    statement is a round trip. The student's other fields load on access, as with `.only()`.
+    None for no such user."""
+    with_target = elective_id is not None
+    params: list[Any] = [user_id]
+    if with_target:
+        now = now or timezone.now()
+        params = [*_target_params(now), elective_id, user_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_SEAT_HOLDER_SQL[with_target], params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    password, is_active, pk, school_id, class_id, status, grade_id, level = row[:8]
+    if pk is None:
+        return SeatHolder(user_id, password, is_active, None)
+    db = connection.alias
+    student = Student.from_db(
+        db, ["id", "school_id", "school_class_id", "status"], [pk, school_id, class_id, status]
+    )
+    if class_id is not None:
+        school_class = SchoolClass.from_db(db, ["id", "grade_id"], [class_id, grade_id])
+        school_class.grade = Grade.from_db(db, ["id", "level"], [grade_id, level])
+        student.school_class = school_class
+    else:
+        student.school_class = None
+    target = None
+    if elective_id is not None and now is not None:
+        target = Target(elective_id, now, row[8:] if row[8] is not None else None)
+    return SeatHolder(user_id, password, is_active, student, target)
 
 
 def _require_open_round(elective: Elective, *, first_come: bool) -> None:
@@ -404,11 +493,13 @@ def _diagnose_conflict(student: Student, elective: Elective) -> SelectionError:
 
 
 def select(
-    *, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None
-) -> Enrolment:
-    """Take a seat in a first-come round: one read, then one short transaction."""
+    *, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None,
+    target: Target | None = None,
+) -> Enrolment:  # fmt: skip
+    """Take a seat in a first-come round: one read (none given the `target` read with the
+    student), then one short transaction."""
     now = now or timezone.now()
-    elective = _elective_for(student, elective_id, now)
+    elective = _elective_for(student, elective_id, now, target)
     _require_open_round(elective, first_come=True)
     _check_eligible(student, elective)
     if elective.taken >= elective.capacity:
@@ -435,11 +526,12 @@ def select(
 
 
 def withdraw(
-    *, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None
-) -> None:
+    *, student: Student, elective_id: int, by_id: int | None = None, now: dt.datetime | None = None,
+    target: Target | None = None,
+) -> None:  # fmt: skip
     """Give a seat back during an open round; the waitlist's head takes it in the same transaction."""
     now = now or timezone.now()
-    elective = _elective_for(student, elective_id, now)
+    elective = _elective_for(student, elective_id, now, target)
     _require_open_round(elective, first_come=False)
 
     def work() -> None:

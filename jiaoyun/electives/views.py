@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jiaoyun.accounts import sessions
 from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.core.ids import row_id
-from jiaoyun.core.models import School, Student
+from jiaoyun.core.models import School
 from jiaoyun.electives import forms, selectors, services
 from jiaoyun.electives.models import Attendance, Catalogue, Elective, ElectivePhoto, Enrolment, Work
 
@@ -386,43 +386,49 @@ def _json_error(code: str, message: str, status: int) -> JsonResponse:
     return response
 
 
-def _signed_in(request: HttpRequest) -> tuple[Any, Student | None] | None:
-    """(user id, their student or None) of the signed-in user; None for nobody. Two plain
-    statements (the session row, then the user with their student) rather than Django's two
-    ORM queries and a third for the student: this is the endpoint a whole school clicks at once."""
+def _signed_in(request: HttpRequest, elective_id: int | None, now: dt.datetime) -> services.SeatHolder | None:
+    """The signed-in user with their student and the elective asked for, read at `now`; None
+    for nobody. Two plain statements (the session row, then the user with their student and the
+    elective) rather than Django's two ORM queries, a third for the student and a fourth for
+    the elective: this is the endpoint a whole school clicks at once."""
     claim = sessions.session_claim(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
     if claim is None:
         return None
     if claim == sessions.GENERAL:
         if not request.user.is_authenticated:
             return None
-        holder = selectors.seat_holder(request.user.pk)
-        return request.user.pk, holder.student if holder else None
+        return services.seat_holder(request.user.pk, elective_id=elective_id, now=now)
     assert isinstance(claim, sessions.SessionClaim)
-    holder = selectors.seat_holder(claim.user_id)
+    holder = services.seat_holder(claim.user_id, elective_id=elective_id, now=now)
     if holder is None or not sessions.user_matches(
         claim, password=holder.password, is_active=holder.is_active
     ):
         return None
-    return claim.user_id, holder.student
+    return holder
 
 
 def _api_call(request: HttpRequest, call: Any) -> JsonResponse:
-    signed_in = _signed_in(request)
-    if signed_in is None:
-        return _json_error("unauthenticated", _("Please sign in."), 401)
-    user_id, student = signed_in
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
         body = None
     elective_id = row_id(body.get("elective")) if isinstance(body, dict) else None
+    now = timezone.now()
+    holder = _signed_in(request, elective_id, now)
+    if holder is None:
+        return _json_error("unauthenticated", _("Please sign in."), 401)
     if elective_id is None:
         return _json_error("bad_request", _('Send {"elective": id}.'), 400)
     try:
-        if student is None:
+        if holder.student is None:
             raise services.SelectionError("not_student")
-        call(student=student, elective_id=elective_id, by_id=user_id)
+        call(
+            student=holder.student,
+            elective_id=elective_id,
+            by_id=holder.user_id,
+            now=now,
+            target=holder.target,
+        )
     except services.SelectionError as refusal:
         status = 404 if refusal.code == "unknown" else 403 if refusal.code == "not_student" else 409
         return _json_error(refusal.code, refusal.message, status)

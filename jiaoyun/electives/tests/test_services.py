@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from jiaoyun.analytics.electives.lottery import lottery_numbers, seed_commitment
+from jiaoyun.core.models import Term
 from jiaoyun.electives import selectors, services
 from jiaoyun.electives.models import (
     Elective,
@@ -283,3 +284,69 @@ def test_a_refused_seat_leaves_nothing_written_inside_a_larger_transaction(demo:
                 )  # fmt: skip
             assert refusal.value.code == code
         assert state() == before  # and the transaction still works
+
+
+def test_the_elective_read_with_the_user_is_the_elective_read_alone(demo: Any) -> None:
+    """The JSON API reads the elective in the statement that reads the user (`seat_holder`)
+    and the service then skips its own read (`_elective_for`): both reads must agree on every
+    elective a student may name: their school's with a first-come round open, with a preference
+    round open, awaiting its lottery, with no round, in a draft catalogue; another school's; one
+    that does not exist."""
+    now = timezone.now()
+    years = iter(range(2031, 2040))
+
+    def new_term() -> None:  # a school has one catalogue a term: each below gets a term of its own
+        year = next(years)
+        Term.objects.create(
+            school_year=year, semester=1, start=dt.date(year, 9, 1), end=dt.date(year + 1, 1, 20)
+        )
+
+    new_term()
+    first_come = factories.catalogue(demo.school_a, capacities=[2, 3], levels=[7, 8])
+    new_term()
+    preference = factories.catalogue(demo.school_a, capacities=[4], round_kind=SelectionRound.Kind.PREFERENCE)
+    new_term()
+    awaiting = factories.catalogue(demo.school_a, capacities=[5], round_kind=None)
+    services.create_round(
+        catalogue=awaiting.catalogue, kind=SelectionRound.Kind.PREFERENCE,
+        opens_at=now - 3 * HOUR, closes_at=now - HOUR,
+    )  # fmt: skip
+    new_term()
+    no_round = factories.catalogue(demo.school_a, capacities=[6], round_kind=None)
+    elsewhere = factories.catalogue(demo.school_b, capacities=[7])
+    new_term()
+    draft = services.create_catalogue(school=demo.school_a, term=factories.term(), title="Draft")
+    slot = services.add_slot(catalogue=draft, weekday=5, start=dt.time(15, 30), end=dt.time(17, 0))
+    unpublished = services.save_elective(
+        catalogue=draft, title="Draft elective", category=Elective.Category.ART,
+        teacher=first_come.electives[0].teacher, room="R9", slot=slot, capacity=8, grade_levels=[],
+    )  # fmt: skip
+    named = [
+        *first_come.electives, *preference.electives, *awaiting.electives, *no_round.electives,
+        *elsewhere.electives, unpublished,
+    ]  # fmt: skip
+    ids = [elective.pk for elective in named] + [max(e.pk for e in named) + 1000]
+
+    def outcome(student: Any, elective_id: int, target: services.Target | None) -> Any:
+        try:
+            elective = services._elective_for(student, elective_id, now, target)
+        except SelectionError as refusal:
+            return refusal.code
+        return (
+            elective.pk, elective.catalogue_id, elective.slot_id, elective.capacity, elective.taken,
+            elective.grade_levels, elective.catalogue.status, elective.catalogue.max_per_student,
+            elective.open_round_kind, elective.lottery_pending,  # type: ignore[attr-defined]
+        )  # fmt: skip
+
+    seen = set()
+    for elective_id in ids:
+        holder = services.seat_holder(demo.user("student").pk, elective_id=elective_id, now=now)
+        assert holder is not None and holder.student is not None and holder.target is not None
+        alone = outcome(holder.student, elective_id, None)
+        assert outcome(holder.student, elective_id, holder.target) == alone
+        seen.add(alone if isinstance(alone, str) else (alone[8], alone[9]))
+    # Every branch above was met: refusals and each round state.
+    assert {"unknown", "not_published"} <= seen
+    assert {("first_come", False), ("preference", False), (None, True), (None, False)} <= seen
+    teacher = services.seat_holder(demo.user("teacher").pk, elective_id=ids[0], now=now)
+    assert teacher is not None and teacher.student is None and teacher.target is None
