@@ -10,7 +10,9 @@
    five weekly slots, and a first-come round open now. Of the electives, `--hot` are wanted
    ten times over their capacity.
 3. Starts uvicorn with `--workers` processes on loopback, as `scripts/serve` does, on the
-   ASGI interface with a psycopg connection pool (JIAOYUN_DB_POOL=1) per worker.
+   ASGI interface, each request thread keeping its database connection
+   (JIAOYUN_DB_CONN_MAX_AGE, as `scripts/serve` sets it) or with `--pool N` a psycopg
+   connection pool of N per worker (JIAOYUN_DB_POOL=1).
 4. Runs the load from a second process: `--clients` concurrent keep-alive HTTP clients (a
    minimal one by default, httpx with `--client httpx`), each student taking `--selections`
    seats in different slots through the JSON endpoint, trying a quieter elective of the same
@@ -70,7 +72,10 @@ def parse() -> argparse.Namespace:
         "--client", choices=["raw", "httpx"], default="raw",
         help="raw: a minimal keep-alive HTTP/1.1 client (a tenth of httpx's CPU per request); httpx: httpx.AsyncClient",
     )  # fmt: skip
-    parser.add_argument("--pool-size", type=int, default=20, help="JIAOYUN_DB_POOL_SIZE of each worker")
+    parser.add_argument(
+        "--pool", type=int, default=0, metavar="N",
+        help="a psycopg pool of N connections per worker (JIAOYUN_DB_POOL_SIZE) instead of kept connections",
+    )  # fmt: skip
     parser.add_argument("--time-limit", type=float, default=180.0, help="seconds the load may run")
     parser.add_argument("--db-name", default="jiaoyun_bench_electives")
     parser.add_argument("--keep-db", action="store_true", help="leave the scratch database for inspection")
@@ -597,7 +602,8 @@ def main() -> int:
     load_before = uptime()
     url = recreate_database(args.db_name)
     env = {**os.environ, "JIAOYUN_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "jiaoyun.settings",
-           "JIAOYUN_DB_POOL": "1", "JIAOYUN_DB_POOL_SIZE": str(args.pool_size)}  # fmt: skip
+           "JIAOYUN_DB_POOL": "1" if args.pool else "0", "JIAOYUN_DB_POOL_SIZE": str(args.pool),
+           "JIAOYUN_DB_CONN_MAX_AGE": "0" if args.pool else "600"}  # fmt: skip
     os.environ.update({"JIAOYUN_DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "jiaoyun.settings"})
     python = sys.executable
     print(f"database     scratch PostgreSQL database {args.db_name!r}")
@@ -623,7 +629,11 @@ def main() -> int:
                   "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"]  # fmt: skip
     print(
         f"server       uvicorn ({args.interface}), {args.workers} workers (gunicorn is not installed), DEBUG off, "
-        f"connection pool of {args.pool_size} per worker"
+        + (
+            f"a connection pool of {args.pool} per worker"
+            if args.pool
+            else "each request thread keeps its connection"
+        )
     )
     server = subprocess.Popen(server_cmd, cwd=ROOT, env=env, start_new_session=True)
     try:

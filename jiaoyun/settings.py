@@ -104,8 +104,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # and throughput from 168 to 231 requests/s. JIAOYUN_DB_SERVER_BINDING=0 turns it off.
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": env_bool("DB_SERVER_BINDING", True)}
     if env_bool("DB_POOL"):
-        # Under ASGI each request may run on another thread: a psycopg pool (not persistent
-        # connections) is what keeps a registration rush from opening a connection per request.
+        # A pool per process instead of a kept connection per thread (JIAOYUN_DB_CONN_MAX_AGE,
+        # which `scripts/serve` sets: its request threads are long-lived, `jiaoyun.serving`).
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": 2,
