@@ -76,7 +76,7 @@ class ThreadedASGIHandler(ASGIHandler):
         self._lanes: list[threading.Thread] = []
         self._lanes_lock = threading.Lock()
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         try:
