@@ -458,7 +458,11 @@ class Guardian(models.Model):
         verbose_name_plural = _("guardians")
         constraints = [
             models.UniqueConstraint(fields=["phone"], name="guardian_unique_phone"),
-            models.UniqueConstraint(fields=["id_number"], name="guardian_unique_id_number"),
+            # Partial: guardians seldom have an ID number (NULLs are never equal anyway), so
+            # the index holds only the numbers there are, not a null entry per guardian.
+            models.UniqueConstraint(
+                fields=["id_number"], condition=Q(id_number__isnull=False), name="guardian_unique_id_number"
+            ),
         ]
 
     def __str__(self) -> str:

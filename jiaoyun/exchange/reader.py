@@ -198,7 +198,7 @@ def cells_of_table(table: Table) -> Cells:
 # show), below 0.0001 (Python writes 1e-05) or a negative zero; and date (t="d"), boolean
 # (t="b") and error (t="e") cells.
 _UNLIKE_TEXT_XML = re.compile(rb"<v>(?:-0*\.?0*<|-?(?:\d{16}|\d{7,}\.|\d*\.\d{9}|[\d.]*[Ee]|0*\.0000))")
-_UNLIKE_TEXT_TYPES = (b' t="b"', b' t="d"', b' t="e"')
+_UNLIKE_TEXT_TYPES = re.compile(rb' t="[bde]"')
 # Cells fastexcel wrote from a date (its date-time form): `values.text` writes dates alone.
 _DATE_TIME_TEXT = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}"
 # What a number, a boolean or a date can look like as fastexcel writes it: a header cell
@@ -218,9 +218,10 @@ def _sheet_xml_unlike_text(data: bytes) -> bool:
             if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
                 continue
             xml = book.read(info)
-            # One pattern with a literal start, and plain searches: an alternation of the two
-            # makes the regular expression try every position of a 100 MB sheet.
-            if _UNLIKE_TEXT_XML.search(xml) or any(xml.find(marker) >= 0 for marker in _UNLIKE_TEXT_TYPES):
+            # Two patterns, each with a literal start: an alternation of the two makes the
+            # regular expression try every position of a 100 MB sheet (and one pass for the
+            # three cell types costs a third of three plain searches).
+            if _UNLIKE_TEXT_XML.search(xml) or _UNLIKE_TEXT_TYPES.search(xml):
                 return True
     return False
 
