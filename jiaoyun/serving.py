@@ -72,6 +72,9 @@ class ThreadedASGIHandler(ASGIHandler):
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
         self.lane_count: int = settings.ASGI_THREADS
+        self.keepalive_requests: int = settings.KEEPALIVE_REQUESTS
+        # Requests answered so far on each open connection, by the client's address.
+        self._served: dict[Any, int] = {}
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lanes: list[threading.Thread] = []
         self._lanes_lock = threading.Lock()
@@ -93,10 +96,29 @@ class ThreadedASGIHandler(ASGIHandler):
             status, headers, parts, streamed = await done
             if streamed:  # sent by the lane through the event loop already
                 return
+            if self._last_on_connection(scope):
+                headers = [*headers, (b"connection", b"close")]
             await send({"type": "http.response.start", "status": status, "headers": headers})
             last = len(parts) - 1
             for number, part in enumerate(parts):
                 await send({"type": "http.response.body", "body": part, "more_body": number < last})
+
+    def _last_on_connection(self, scope: Any) -> bool:
+        """Whether this answer ends its keep-alive connection: every `keepalive_requests`th
+        request of a connection does (as nginx's `keepalive_requests`). The client's next
+        connection goes to whichever server process accepts it first, so connections that
+        all arrived at once, most of them on one process, spread out again within seconds."""
+        client = scope.get("client")
+        if not self.keepalive_requests or client is None:
+            return False
+        client = tuple(client)
+        served = self._served.pop(client, 0) + 1
+        if served >= self.keepalive_requests:
+            return True
+        if len(self._served) > 100_000:  # connections closed by their clients leave entries
+            self._served.clear()
+        self._served[client] = served
+        return False
 
     # --- In a lane ---------------------------------------------------------------------------
 

@@ -71,6 +71,10 @@ ASGI_APPLICATION = "jiaoyun.asgi.application"
 # Threads per server process that run requests (`jiaoyun.serving`); each holds at most one
 # database connection.
 ASGI_THREADS = int(env("THREADS", "8"))
+# Requests one keep-alive HTTP connection carries before the answer asks the client to
+# reconnect (`jiaoyun.serving`; 0: never). The server's processes share connections as they
+# accept them, and a whole school connecting at once can leave one process with most of them.
+KEEPALIVE_REQUESTS = int(env("KEEPALIVE_REQUESTS", "20"))
 
 TEMPLATES = [
     {

@@ -139,3 +139,41 @@ async def _order_scenario(lanes: int) -> None:
         assert started == numbers
     else:
         assert sorted(started) == numbers
+
+
+def test_every_nth_answer_on_a_connection_asks_the_client_to_reconnect() -> None:
+    """Keep-alive connections are not held forever (as nginx's `keepalive_requests`), so that
+    connections a whole school opened at once, most on one server process, spread out again:
+    the 3rd answer on a connection says `Connection: close`, counted per connection."""
+    async_to_sync(_keepalive_scenario)()
+
+
+async def _keepalive_scenario() -> None:
+    handler = ThreadedASGIHandler()
+    handler.keepalive_requests = 3
+
+    async def closes(client: tuple[str, int]) -> bool:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": "/context/", "raw_path": b"/context/", "query_string": b"",
+                 "root_path": "", "headers": [(b"host", b"127.0.0.1")], "client": client,
+                 "server": ("127.0.0.1", 8000)}  # fmt: skip
+        await handler(scope, receive, send)
+        assert sent[0]["status"] == 200
+        return (b"connection", b"close") in sent[0]["headers"]
+
+    with override_settings(ROOT_URLCONF=__name__):
+        one, two = ("127.0.0.1", 50001), ("127.0.0.1", 50002)
+        answers = [await closes(one), await closes(two), await closes(one), await closes(one)]
+        answers += [await closes(one), await closes(two), await closes(two), await closes(one)]
+    assert answers == [False, False, False, True, False, False, True, False]
+    handler.keepalive_requests = 0  # never
+    with override_settings(ROOT_URLCONF=__name__):
+        assert not any([await closes(one) for _ in range(5)])
