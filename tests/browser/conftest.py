@@ -26,7 +26,10 @@ CHROMIUM_ARGS = [
 DEMO_PASSWORD = "jiaoyun-demo"
 
 
-@pytest.fixture(scope="session")
+# One browser per test module, not per session: while Playwright's sync API is open it keeps an
+# event loop running on this thread, and a later test of another module on the same xdist
+# worker that starts a loop of its own (`async_to_sync`, `asyncio.run`) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
