@@ -26,6 +26,9 @@ error handling, and:
   (keep `JIAOYUN_DB_POOL_SIZE` at least `JIAOYUN_THREADS`);
 - answers a streaming response with an asynchronous iterator from the event loop, the lane
   waiting until it is sent before it closes the response;
+- asks the client to reconnect with every `JIAOYUN_KEEPALIVE_REQUESTS`th answer on a
+  keep-alive connection, so that connections opened all at once, which the server's
+  processes take as they come (one may take most), spread out over them again;
 - runs each request in a fresh `contextvars.Context`, so nothing a request sets leaks into the
   next one on the lane, and lets code in a view call `async_to_sync` back into the server's
   event loop (Channels' layer, for one), as `sync_to_async` would.
