@@ -74,6 +74,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.session_id = session_id
         return True
 
+    @classmethod
+    async def decode_json(cls, text_data: str) -> Any:
+        """A message that is not JSON, or nested beyond the parser's depth, is no message:
+        `receive_json` ignores what is not an object, and the socket carries on."""
+        try:
+            return await super().decode_json(text_data)
+        except (ValueError, RecursionError):
+            return None
+
     def deliver(self, event: dict[str, Any]) -> None:
         """An event of the session, from the hub. A socket that has stopped reading (its
         loop waits on a full send buffer) is closed once INBOX events wait, rather than
@@ -254,9 +263,14 @@ class ScreenConsumer(LiveConsumer):
         def ask() -> tuple[dict[str, Any], dict[str, Any]]:
             source = None
             if content.get("source") is not None:
-                source = Question.objects.filter(
-                    pk=content["source"], question_set__teacher_id=self.session.teacher_id
-                ).first()
+                source_id = row_id(content["source"])
+                source = (
+                    Question.objects.filter(
+                        pk=source_id, question_set__teacher_id=self.session.teacher_id
+                    ).first()
+                    if source_id is not None
+                    else None
+                )
                 if source is None:
                     raise services.QuestionError("source")
                 spec = services.spec_of(source)

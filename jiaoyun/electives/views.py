@@ -410,7 +410,7 @@ def _signed_in(request: HttpRequest, elective_id: int | None, now: dt.datetime) 
 def _api_call(request: HttpRequest, call: Any) -> JsonResponse:
     try:
         body = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested beyond the parser's depth
         body = None
     elective_id = row_id(body.get("elective")) if isinstance(body, dict) else None
     now = timezone.now()

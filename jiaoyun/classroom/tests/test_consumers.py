@@ -270,3 +270,31 @@ def test_a_session_number_no_session_can_have_is_refused(room: Room) -> None:
         return connected
 
     assert async_to_sync(scenario)() == [False, False]
+
+
+def test_garbage_from_a_screen_or_a_device_gets_an_answer_not_a_crash(room: Room) -> None:
+    """What a page's script (or anyone holding the socket) may send: text that is not JSON,
+    JSON nested beyond the parser's depth, a question to copy named by something that is not a
+    number. The socket stays open and keeps working; the bad copy is refused as "source"."""
+    session = start(room)
+
+    async def scenario() -> tuple[Any, Any]:
+        screen = await open_screen(room, session)
+        device = await join(room.students[0], session)
+        for comm in (screen, device):
+            await comm.send_to(text_data="not json")
+            await comm.send_to(text_data="[" * 100_000)
+        await screen.send_json_to({"type": "ask", "source": "abc"})
+        refused = await receive_until(screen, lambda m: m["type"] == "error")
+        await screen.send_json_to({"type": "ask", "source": 10**30})
+        too_big = await receive_until(screen, lambda m: m["type"] == "error")
+        qid = await ask(screen, [device], CHOICE)  # both sockets still serve
+        await device.send_json_to({"type": "answer", "question": qid, "value": 1})
+        ack = await device.receive_json_from()
+        for comm in (screen, device):
+            await comm.disconnect()
+        return (refused, too_big), ack
+
+    (refused, too_big), ack = async_to_sync(scenario)()
+    assert refused == too_big == {"type": "error", "error": "source"}
+    assert ack["outcome"] == "accepted"
