@@ -336,24 +336,20 @@ def _elective_for(
     return elective
 
 
-def _seat_holder_sql(with_target: bool) -> str:
+def _seat_holder_sql() -> str:
     user, student, school_class, grade = get_user_model()._meta, Student._meta, SchoolClass._meta, Grade._meta
-    columns = "u.password, u.is_active, s.id, s.school_id, s.school_class_id, s.status, cl.grade_id, g.level"
-    joins = (
+    return (
+        "SELECT u.password, u.is_active, s.id, s.school_id, s.school_class_id, s.status, cl.grade_id, g.level, "
+        f"{_TARGET_COLUMNS} "
         f'FROM "{user.db_table}" u LEFT JOIN "{student.db_table}" s ON s.user_id = u.id '
         f'LEFT JOIN "{school_class.db_table}" cl ON cl.id = s.school_class_id '
-        f'LEFT JOIN "{grade.db_table}" g ON g.id = cl.grade_id'
+        f'LEFT JOIN "{grade.db_table}" g ON g.id = cl.grade_id '
+        f'LEFT JOIN ("{_ELECTIVE}" e JOIN "{_CATALOGUE}" c ON c.id = e.catalogue_id) '
+        "ON e.id = %s AND c.school_id = s.school_id WHERE u.id = %s"
     )
-    if with_target:
-        columns += f", {_TARGET_COLUMNS}"
-        joins += (
-            f' LEFT JOIN ("{_ELECTIVE}" e JOIN "{_CATALOGUE}" c ON c.id = e.catalogue_id)'
-            " ON e.id = %s AND c.school_id = s.school_id"
-        )
-    return f"SELECT {columns} {joins} WHERE u.id = %s"
 
 
-_SEAT_HOLDER_SQL = {with_target: _seat_holder_sql(with_target) for with_target in (False, True)}
+_SEAT_HOLDER_SQL = _seat_holder_sql()
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,13 +373,9 @@ def seat_holder(
     API's hot path, where building ORM queries cost more CPU than running them and each
     statement is a round trip. The student's other fields load on access, as with `.only()`.
     None for no such user."""
-    with_target = elective_id is not None
-    params: list[Any] = [user_id]
-    if with_target:
-        now = now or timezone.now()
-        params = [*_target_params(now), elective_id, user_id]
-    with connection.cursor() as cursor:
-        cursor.execute(_SEAT_HOLDER_SQL[with_target], params)
+    now = now or timezone.now()
+    with connection.cursor() as cursor:  # no elective asked for: the join finds none
+        cursor.execute(_SEAT_HOLDER_SQL, [*_target_params(now), elective_id, user_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -400,9 +392,9 @@ def seat_holder(
         student.school_class = school_class
     else:
         student.school_class = None
-    target = None
-    if elective_id is not None and now is not None:
-        target = Target(elective_id, now, row[8:] if row[8] is not None else None)
+    target = (
+        None if elective_id is None else Target(elective_id, now, row[8:] if row[8] is not None else None)
+    )
     return SeatHolder(user_id, password, is_active, student, target)
 
 
