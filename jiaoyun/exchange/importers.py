@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any, ClassVar, cast
 
 import polars as pl
-from django.db import connections, router
+from django.db import IntegrityError, connections, router
 from django.db.models import DateField, DateTimeField, Field, Model
 
 from jiaoyun.core.identity import birth_date_of, gender_of, id_number_problem
@@ -797,13 +797,22 @@ def _frame_of(
     return pl.DataFrame(list(rows), schema=schema, orient="row")
 
 
-def insert_frame(model: type[Model], frame: pl.DataFrame, key: str | None = None) -> pl.DataFrame:
+def insert_frame(
+    model: type[Model],
+    frame: pl.DataFrame,
+    key: str | None = None,
+    inserted: Mapping[type[Model], pl.Series] | None = None,
+) -> pl.DataFrame:
     """`insert_rows` of a frame whose columns are attribute names, the other fields at
     their defaults. On PostgreSQL polars writes the rows as CSV for COPY in one call; on
     SQLite executemany takes the frame's rows as they come, dates as ISO text as
     `adapt_datefield_value` writes them. With a unique `key`, the new rows' primary keys
     come back (columns `key` and `pk`): on PostgreSQL taken from the sequence before the
-    COPY and written with the rows, on SQLite following from `last_insert_rowid()`."""
+    COPY and written with the rows, on SQLite following from `last_insert_rowid()`.
+
+    On PostgreSQL the rows' foreign keys are checked set-wise where the connection may
+    (`_references_checked`); `inserted` names rows of a referenced model that this
+    transaction wrote itself (by primary key), which need no lock."""
     created = pl.DataFrame(schema={key or "key": frame.schema.get(key or "", pl.String), "pk": pl.Int64})
     if frame.is_empty():
         return created
@@ -832,7 +841,10 @@ def insert_frame(model: type[Model], frame: pl.DataFrame, key: str | None = None
             names = ", ".join(quote(name) for name in columns)
             # CSV: an unquoted empty value is NULL, a quoted one ("") an empty string, as
             # polars writes them.
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+            with (
+                _references_checked(cursor, given + rest, full.columns, full, inserted or {}),
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy,
+            ):
                 copy.write(full.write_csv(include_header=False).encode())
             return created
         else:
@@ -857,6 +869,69 @@ def insert_frame(model: type[Model], frame: pl.DataFrame, key: str | None = None
     if ends.sort(key).equals(found.sort(key)):
         return created
     return frame_in(model, key, frame[key], ("pk",), {key: frame.schema[key], "pk": pl.Int64})
+
+
+@contextmanager
+def _references_checked(
+    cursor: Any,
+    fields: Sequence[Field],
+    names: Sequence[str],
+    frame: pl.DataFrame,
+    inserted: Mapping[type[Model], pl.Series],
+) -> Iterator[None]:
+    """The foreign keys of the rows written within: checked and locked set-wise, one
+    statement per key, instead of once per row by PostgreSQL's constraint triggers.
+
+    Django declares foreign keys DEFERRABLE INITIALLY DEFERRED, so each inserted row
+    queues one trigger per key that runs a `SELECT ... FOR KEY SHARE` of the referenced row
+    at commit: for a district's first import (77,000 students with their class history,
+    146,000 guardians and their links) some 460,000 queries, 40% of the import's time.
+    Here the referenced rows are locked `FOR KEY SHARE` and counted once per key before
+    the rows are written, and the write runs with `session_replication_role = replica`,
+    which skips the constraint triggers for those statements only. That is the same
+    guarantee: every referenced row exists, and none can be deleted (nor its key changed)
+    until this transaction ends. Rows this transaction inserted itself (`inserted`)
+    cannot be seen, let alone deleted, by anyone else, so they need no lock. Every other
+    statement, of this transaction and of everyone else, still runs the triggers: the
+    constraints stay declared and enforced.
+
+    Setting the parameter takes a superuser or `GRANT SET ON PARAMETER
+    session_replication_role` (PostgreSQL 15); without it, or with triggers of the
+    project's own on the table (which the setting would skip too), the constraint triggers
+    do the checking as usual. A missing referenced row raises IntegrityError, as the
+    constraint would."""
+    model = cast(type[Model], fields[0].model)
+    cursor.execute(
+        "SELECT current_setting('session_replication_role'), "
+        "has_parameter_privilege('session_replication_role', 'SET') AND NOT EXISTS "
+        "(SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal)",
+        [model._meta.db_table],
+    )
+    before, may = cursor.fetchone()
+    if not may or before != "origin":
+        yield
+        return
+    for fk, name in zip(fields, names, strict=False):
+        if not fk.is_relation or not fk.concrete:
+            continue
+        target = cast(Field, fk.target_field)  # type: ignore[attr-defined]
+        ids = frame.get_column(name).drop_nulls().unique()
+        own = inserted.get(cast(type[Model], fk.related_model))
+        if own is not None:
+            ids = ids.filter(~ids.is_in(own.implode()))
+        if ids.is_empty():
+            continue
+        sql, params = _select_in_sql(cursor.db, target.model, target.name, ids.to_list(), ())
+        cursor.execute(f"SELECT count(*) FROM ({sql} FOR KEY SHARE) AS locked", params)
+        (found,) = cursor.fetchone()
+        if found != ids.len():
+            raise IntegrityError(
+                f"{model._meta.db_table}.{fk.column}: {ids.len() - found} referenced rows of "
+                f"{target.model._meta.db_table} do not exist"
+            )
+    cursor.execute("SELECT set_config('session_replication_role', 'replica', true)")
+    yield
+    cursor.execute("SELECT set_config('session_replication_role', 'origin', true)")
 
 
 def _next_ids(cursor: Any, model: type[Model], count: int) -> pl.Series:
@@ -1391,7 +1466,7 @@ class StudentImporter(Importer):
         ])  # fmt: skip
         insert_frame(ClassEnrolment, enrolments.select(
             student_id="pk", school_class_id="class_id", start=pl.lit(today, pl.Date), reason="reason"
-        ))  # fmt: skip
+        ), inserted={Student: created["new_pk"]})  # fmt: skip
         made = insert_frame(Guardian, self.new_guardians.select("name", "phone"), key="phone").rename(
             {"pk": "guardian_id"}
         )
@@ -1399,7 +1474,8 @@ class StudentImporter(Importer):
         guardian_ids = pl.concat([made, self._guardian_ids])
         insert_frame(StudentGuardian, self.new_links.join(staged.select("row", "pk"), on="row", maintain_order="left")
                      .join(guardian_ids, on="phone", maintain_order="left")
-                     .select(student_id="pk", guardian_id="guardian_id", relation="relation"))  # fmt: skip
+                     .select(student_id="pk", guardian_id="guardian_id", relation="relation"),
+                     inserted={Student: created["new_pk"], Guardian: made["guardian_id"]})  # fmt: skip
         update_rows(StudentGuardian, ("relation",), self.relinks.rows())
 
 
