@@ -936,16 +936,20 @@ def _references_checked(
 
 def _next_ids(cursor: Any, model: type[Model], count: int) -> pl.Series:
     """`count` values of the sequence behind `model`'s primary key (PostgreSQL): ours alone
-    whatever else inserts meanwhile, as a COPY without the key would have taken them."""
+    whatever else inserts meanwhile, as a COPY without the key would have taken them. They
+    come back as runs of consecutive values (one run unless others took values meanwhile)
+    rather than one row each."""
     meta = model._meta
     cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
     (sequence,) = cursor.fetchone()
-    data = bytearray()
-    query = "COPY (SELECT nextval(%s::regclass) FROM generate_series(1, %s)) TO STDOUT"
-    with cursor.cursor.copy(query, [sequence, count]) as copy:
-        for block in copy:
-            data += block
-    return pl.read_csv(bytes(data), has_header=False, schema={"pk": pl.Int64})["pk"]
+    cursor.execute(
+        "SELECT min(id), max(id) FROM (SELECT id, id - row_number() OVER (ORDER BY id) AS run "
+        "FROM (SELECT nextval(%s::regclass) AS id FROM generate_series(1, %s)) AS taken) AS numbered "
+        "GROUP BY run",
+        [sequence, count],
+    )
+    runs = sorted(cursor.fetchall())
+    return pl.concat([pl.int_range(first, last + 1, dtype=pl.Int64, eager=True) for first, last in runs])
 
 
 # -- students ---------------------------------------------------------------------------------

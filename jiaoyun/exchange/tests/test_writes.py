@@ -12,8 +12,8 @@ import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from jiaoyun.core.models import ClassEnrolment, SchoolClass, Student
-from jiaoyun.exchange.importers import insert_frame
+from jiaoyun.core.models import ClassEnrolment, Guardian, SchoolClass, Student
+from jiaoyun.exchange.importers import _next_ids, insert_frame
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +127,16 @@ def test_without_the_right_to_skip_the_triggers_they_check(demo: Any) -> None:
         ), key="student_no")  # fmt: skip
         connection.check_constraints()
     assert "do not exist" not in str(refused.value)  # the trigger's words, not the set-wise check's
+
+
+def test_new_keys_are_the_sequences_next_values(demo: Any) -> None:
+    """The keys come back as runs of consecutive values; values others took in between
+    (here: a sequence that steps by 3) split them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's keys follow from last_insert_rowid()")
+    with connection.cursor() as cursor:
+        first = _next_ids(cursor, Guardian, 4).to_list()
+        cursor.execute("ALTER SEQUENCE core_guardian_id_seq INCREMENT BY 3")  # rolled back
+        spread = _next_ids(cursor, Guardian, 4).to_list()
+    assert first == list(range(first[0], first[0] + 4))
+    assert spread == [first[-1] + 3 * step for step in range(1, 5)]
