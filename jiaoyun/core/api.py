@@ -18,7 +18,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 from ninja.errors import HttpError, ValidationError
 
 from jiaoyun.accounts import audit
@@ -643,7 +643,7 @@ def put_teacher(
         )  # fmt: skip
     fresh = selectors.teacher_detail(viewer=viewer_of(request), pk=teacher.pk)
     # The response echoes what the caller sent: masked, so it needs no audit of its own.
-    return 201 if created else 200, _teacher_detail_out(fresh, unmask=False)
+    return Status(201 if created else 200, _teacher_detail_out(fresh, unmask=False))
 
 
 @router.put(
@@ -719,4 +719,4 @@ def put_student(
             detail={"created": created, "changed": changed},
         )  # fmt: skip
     fresh = selectors.student_detail(viewer=viewer_of(request), pk=student.pk)
-    return 201 if created else 200, _student_detail_out(fresh, unmask=False)
+    return Status(201 if created else 200, _student_detail_out(fresh, unmask=False))
