@@ -136,6 +136,13 @@ def asgi_server(transactional_db: Any) -> Any:
     yield Served("127.0.0.1", port)
     server.should_exit = True
     thread.join(timeout=10)
+    # The live channels' database calls ran on asgiref's process-wide single thread, which
+    # keeps its connection (`hub.db`); close it, or the test database cannot be dropped at
+    # the end of the run ("being accessed by other users").
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
 
 
 def session_cookie(user: Any) -> str:
