@@ -7,8 +7,9 @@ the same path as the task worker (read, validate, stage, write, audit) and impor
 again (every row unchanged). On PostgreSQL it then empties the register again and repeats
 the first import with the foreign keys checked by the constraint triggers, row by row, as
 before the set-wise checks (and as for a database user without the grant they need). Each
-import runs in a fresh process so that its peak memory is its own. A baseline imports the first rows one at a time through the ORM
-(`update_or_create`), as a naive importer would, in a transaction that is rolled back.
+import runs in a fresh process so that its peak memory is its own. A baseline imports the
+first rows one at a time through the ORM (`update_or_create`), as a naive importer would,
+in a transaction that is rolled back.
 
     .venv/bin/python bench/import_register.py                  # both databases
     .venv/bin/python bench/import_register.py --db sqlite

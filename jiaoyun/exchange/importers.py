@@ -842,7 +842,7 @@ def insert_frame(
             # CSV: an unquoted empty value is NULL, a quoted one ("") an empty string, as
             # polars writes them.
             with (
-                _references_checked(cursor, given + rest, full.columns, full, inserted or {}),
+                _references_checked(cursor, given + rest, full, inserted or {}),
                 cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy,
             ):
                 copy.write(full.write_csv(include_header=False).encode())
@@ -873,14 +873,11 @@ def insert_frame(
 
 @contextmanager
 def _references_checked(
-    cursor: Any,
-    fields: Sequence[Field],
-    names: Sequence[str],
-    frame: pl.DataFrame,
-    inserted: Mapping[type[Model], pl.Series],
+    cursor: Any, fields: Sequence[Field], frame: pl.DataFrame, inserted: Mapping[type[Model], pl.Series]
 ) -> Iterator[None]:
-    """The foreign keys of the rows written within: checked and locked set-wise, one
-    statement per key, instead of once per row by PostgreSQL's constraint triggers.
+    """The foreign keys of `frame`, the rows written within (a column per field of
+    `fields`, in order): checked and locked set-wise, one statement per key, instead of
+    once per row by PostgreSQL's constraint triggers.
 
     Django declares foreign keys DEFERRABLE INITIALLY DEFERRED, so each inserted row
     queues one trigger per key that runs a `SELECT ... FOR KEY SHARE` of the referenced row
@@ -911,7 +908,7 @@ def _references_checked(
     if not may or before != "origin":
         yield
         return
-    for fk, name in zip(fields, names, strict=False):
+    for fk, name in zip(fields, frame.columns, strict=False):
         if not fk.is_relation or not fk.concrete:
             continue
         target = cast(Field, fk.target_field)  # type: ignore[attr-defined]
