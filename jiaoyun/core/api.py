@@ -57,10 +57,12 @@ from jiaoyun.core.schemas import (
     StudentDetailOut,
     StudentIn,
     StudentPage,
+    StudentStatus,
     SubjectPage,
     TeacherDetailOut,
     TeacherIn,
     TeacherPage,
+    TeacherStatus,
     TermPage,
     field_error,
     sort_pattern,
@@ -285,7 +287,7 @@ class TeacherQuery(PersonalQuery):
     subject: int | None = Query(None, ge=1, le=MAX_ID, description="Subject id.")
     title: Teacher.Title | None = None
     qualification: Teacher.Qualification | None = None
-    status: Teacher.Status | None = None
+    status: TeacherStatus | None = None
     gender: str | None = Query(None, pattern="^(male|female)$")
     sort: str | None = Query(
         None, pattern=sort_pattern(selectors.TEACHERS), description="Sort key, '-' for descending."
@@ -376,7 +378,7 @@ class StudentQuery(PersonalQuery):
     school: int | None = Query(None, ge=1, le=MAX_ID, description="School id.")
     school_class: int | None = Query(None, alias="class", ge=1, le=MAX_ID, description="Class id.")
     grade: int | None = Query(None, ge=-2, le=12, description="Grade level.")
-    status: Student.Status | None = None
+    status: StudentStatus | None = None
     household: Student.Household | None = None
     gender: str | None = Query(None, pattern="^(male|female)$")
     sort: str | None = Query(

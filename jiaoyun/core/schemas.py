@@ -8,8 +8,9 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
+from django.db.models import TextChoices
 from ninja import Schema
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from jiaoyun.core.listing import ListSpec
 from jiaoyun.core.models import Gender, School, Student, Teacher
@@ -38,6 +39,20 @@ Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30, pattern=_NO_CONTROL)]
 IdNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30, pattern=_NO_CONTROL)]
 ObjectId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _choices(choices: type[TextChoices], title: str) -> WithJsonSchema:
+    """A model's choices documented inline under a name of their own: pydantic names an
+    enum's schema after its class, and `Teacher.Status` and `Student.Status` are both
+    `Status`, so one overwrote the other in the OpenAPI document (teachers' statuses were
+    documented as the students')."""
+    return WithJsonSchema(
+        {"title": title, "type": "string", "enum": [str(value) for value in choices.values]}
+    )
+
+
+TeacherStatus = Annotated[Teacher.Status, _choices(Teacher.Status, "TeacherStatus")]
+StudentStatus = Annotated[Student.Status, _choices(Student.Status, "StudentStatus")]
 Year = Annotated[int, Field(ge=1900, le=2200)]
 NATURAL_KEY_PATTERN = r"^[0-9A-Za-z_-]{1,20}$"
 
@@ -191,7 +206,7 @@ class TeacherOut(Schema):
     subject: Ref | None
     title: Teacher.Title
     qualification: Teacher.Qualification
-    status: Teacher.Status
+    status: TeacherStatus
     joined_school_on: dt.date | None
     started_teaching_year: int | None
     masked: bool = Field(description="Whether the personal fields of this record are masked.")
@@ -229,7 +244,7 @@ class StudentOut(Schema):
     enrolment_year: int
     school: Ref
     school_class: ClassRef | None
-    status: Student.Status
+    status: StudentStatus
     household: Student.Household
     masked: bool
 
@@ -281,7 +296,7 @@ class TeacherIn(WriteSchema):
     subject: Code | None = Field(None, description="Subject code, see GET /subjects.")
     title: Teacher.Title = Teacher.Title.NONE
     qualification: Teacher.Qualification
-    status: Teacher.Status = Teacher.Status.ESTABLISHED
+    status: TeacherStatus = Teacher.Status.ESTABLISHED
     joined_school_on: dt.date | None = None
     started_teaching_year: Year | None = None
 
@@ -295,7 +310,7 @@ class StudentIn(WriteSchema):
     school: Code = Field(description="School code.")
     grade: int | None = Field(None, ge=-2, le=12, description="Grade level of the class.")
     class_number: int | None = Field(None, ge=1, le=99, description="Class number within the grade.")
-    status: Student.Status = Student.Status.ENROLLED
+    status: StudentStatus = Student.Status.ENROLLED
     household: Student.Household = Student.Household.LOCAL
     address: Address | None = Field(None, description=KEPT)
 

@@ -18,6 +18,7 @@ from jiaoyun.accounts.scopes import scope_for_user
 from jiaoyun.core.identity import make_id_number, mask_id_number, mask_phone
 from jiaoyun.core.models import (
     ClassEnrolment,
+    School,
     SchoolClass,
     Student,
     Subject,
@@ -124,6 +125,51 @@ def test_openapi_schema_lists_every_endpoint(client):
     }  # fmt: skip
     assert schema["components"]["securitySchemes"]["TokenAuth"] == {"type": "http", "scheme": "bearer"}
     assert client.get("/api/docs").status_code == 200
+
+
+def _enum(schema: dict[str, Any], node: dict[str, Any]) -> list[str] | None:
+    """The values a property or parameter of the OpenAPI document allows, through its
+    references and an optional's `anyOf`."""
+    while True:
+        if "$ref" in node:
+            node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+        elif "anyOf" in node:
+            (node,) = [n for n in node["anyOf"] if n.get("type") != "null"]
+        else:
+            return node.get("enum")
+
+
+def test_openapi_documents_each_fields_own_choices(client):
+    """Every property and query parameter with choices allows exactly its model field's:
+    `Teacher.Status` and `Student.Status` once shared the schema name `Status`, and the
+    teachers' endpoints documented the students' statuses."""
+    schema = client.get("/api/openapi.json").json()
+    models = {"School": School, "Teacher": Teacher, "Student": Student}
+    checked = set()
+    for name, component in schema["components"]["schemas"].items():
+        model = next((m for prefix, m in models.items() if name.startswith(prefix)), None)
+        for prop, node in component.get("properties", {}).items() if model else ():
+            field = next((f for f in model._meta.concrete_fields if f.name == prop and f.choices), None)
+            if field is not None and _enum(schema, node) is not None:  # else a pattern, as for gender
+                assert _enum(schema, node) == [value for value, _label in field.choices], (name, prop)
+                checked.add((name, prop))
+    for path, model in (
+        (f"{BASE}/schools", School),
+        (f"{BASE}/teachers", Teacher),
+        (f"{BASE}/students", Student),
+    ):
+        for param in schema["paths"][path]["get"]["parameters"]:
+            field = next(
+                (f for f in model._meta.concrete_fields if f.name == param["name"] and f.choices), None
+            )
+            if field is not None and _enum(schema, param["schema"]) is not None:
+                assert _enum(schema, param["schema"]) == [value for value, _label in field.choices], (
+                    path,
+                    param,
+                )
+                checked.add((path, param["name"]))
+    assert {("TeacherOut", "status"), ("TeacherIn", "status"), ("StudentOut", "status"), ("StudentIn", "status"),
+            (f"{BASE}/teachers", "status"), (f"{BASE}/students", "status")} <= checked  # fmt: skip
 
 
 # -- scoping ----------------------------------------------------------------------------
