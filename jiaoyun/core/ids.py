@@ -20,3 +20,21 @@ def row_id(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ROW_ID:
         return None
     return value
+
+
+class RowIdConverter:
+    """`<id:pk>` in a URL: a primary key. Django's `<int:...>` takes any run of digits, and
+    a key beyond a bigint then reaches code that is not the ORM (a dashboard's Arrow
+    filter, a raw statement) as a number it cannot compare: such a URL matches nothing
+    (404) instead. Registered by `CoreConfig.ready`, before any URLconf is imported."""
+
+    regex = "[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        key = row_id(value)
+        if key is None:
+            raise ValueError(value)  # no match
+        return key
+
+    def to_url(self, value: int) -> str:
+        return str(value)

@@ -5,7 +5,7 @@ from jiaoyun.dashboard import views
 app_name = "dashboard"
 urlpatterns = [
     path("", views.overview, name="overview"),
-    path("school/<int:pk>/", views.school, name="school"),
+    path("school/<id:pk>/", views.school, name="school"),
     path("screen/", views.screen, name="screen"),
     path("screen/data.json", views.screen_data, name="screen_data"),
     path("warnings/", views.warnings, name="warnings"),

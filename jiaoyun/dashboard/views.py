@@ -23,6 +23,8 @@ from jiaoyun.accounts.models import AuditEvent, Role
 from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.analytics.warehouse.catalogue import VIEWS
 from jiaoyun.core.exports import xlsx_bytes, xlsx_response
+from jiaoyun.core.ids import row_id
+from jiaoyun.core.models import School
 from jiaoyun.dashboard import charts, selectors, services
 from jiaoyun.dashboard.catalogue_text import VIEW_TEXT
 from jiaoyun.dashboard.policy import current_policy
@@ -169,6 +171,8 @@ def school(request: HttpRequest, pk: int) -> HttpResponse:
     scope = _scope(request)
     if not selectors.may_see_school(scope, pk):
         raise PermissionDenied
+    if not School.objects.filter(pk=pk).exists():
+        raise Http404("no such school")
     snapshot = selectors.latest_snapshot()
     if snapshot is None:
         return _empty(request, _("School dashboard"))
@@ -347,9 +351,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 def view_data(request: HttpRequest, name: str, fmt: str) -> HttpResponseBase:
     """Any view's rows as JSON, CSV or xlsx: the data behind every chart."""
     scope = _scope(request)
-    school_id = request.GET.get("school")
-    table = selectors.view_result(viewer=scope, name=name, school_id=int(school_id) if school_id and
-                                  school_id.isdigit() else None)  # fmt: skip
+    table = selectors.view_result(viewer=scope, name=name, school_id=row_id(request.GET.get("school")))
     rows = table.to_pylist()
     if fmt not in ("json", "csv", "xlsx"):
         raise Http404(fmt)

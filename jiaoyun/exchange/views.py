@@ -13,6 +13,7 @@ from jiaoyun.accounts import audit
 from jiaoyun.accounts.models import AuditEvent
 from jiaoyun.accounts.scopes import Scope, viewer_of
 from jiaoyun.core.exports import xlsx_response
+from jiaoyun.core.ids import row_id
 from jiaoyun.exchange import formats, selectors, services, workbooks
 from jiaoyun.exchange.forms import ImportForm
 from jiaoyun.exchange.models import ImportJob, may_import
@@ -33,10 +34,10 @@ def import_list(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     jobs = selectors.import_jobs(viewer=scope)
     params = {}
-    school = request.GET.get("school", "")
-    if school.isdigit():
-        jobs = jobs.filter(school_id=int(school))
-        params["school"] = school
+    school = row_id(request.GET.get("school"))
+    if school is not None:
+        jobs = jobs.filter(school_id=school)
+        params["school"] = str(school)
     page = Paginator(jobs, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -55,8 +56,9 @@ def import_new(request: HttpRequest) -> HttpResponse:
     if not may_import(scope):
         raise PermissionDenied
     initial = {"kind": request.GET.get("kind", ImportJob.Kind.STUDENTS)}
-    if request.GET.get("school", "").isdigit():
-        initial["school"] = request.GET["school"]
+    school = row_id(request.GET.get("school"))
+    if school is not None:
+        initial["school"] = str(school)
     form = ImportForm(request.POST or None, request.FILES or None, scope=scope, initial=initial)
     if request.method == "POST" and form.is_valid():
         job = services.start_import(
