@@ -21,6 +21,7 @@ from jiaoyun.analytics.exams import diagnosis
 from jiaoyun.analytics.exams.reports import TOTAL
 from jiaoyun.assessment.models import Exam, FollowUpPlan
 from jiaoyun.assessment.results import Results
+from jiaoyun.core.identity import mask_student_no
 from jiaoyun.core.models import School, SchoolClass, Student, Teacher, TeachingAssignment
 
 WEAKEST_ITEMS = 10
@@ -149,6 +150,12 @@ def class_names(ids: Any, *, with_school: bool = False) -> dict[int, str]:
 
 def student_names(ids: Any) -> dict[int, Student]:
     return {s.pk: s for s in Student.objects.filter(pk__in=list(ids)).select_related("school_class__grade")}
+
+
+def _student_no(student: Student | None) -> str:
+    """A student's number as reports show it, to every reader: masked, since it is
+    usually "G" and the ID number, which no one needs to read results by."""
+    return mask_student_no(student.student_no) if student else ""
 
 
 def _url(name: str, exam: Exam, unit: int) -> str:
@@ -534,7 +541,7 @@ def _borderline(
     section_rows, links = [], []
     for r in sorted(picked, key=lambda r: r["rank"]):
         s = students.get(r["student_id"])
-        section_rows.append([s.name if s else r["student_id"], s.student_no if s else "", classes.get(r["class_id"], ""),
+        section_rows.append([s.name if s else r["student_id"], _student_no(s), classes.get(r["class_id"], ""),
                              r["total"], r["rank"], r["gap"], "、".join(r["weak_subjects"])])  # fmt: skip
         links.append(_url("student", report.exam, r["student_id"]))
         report.borderline.append({**r, "student": s})
@@ -624,7 +631,7 @@ def class_report(results: Results, school_class: SchoolClass) -> Report:
     for sid, subj in ranked:
         t = subj.get(TOTAL, {})
         s = names.get(sid)
-        student_rows.append([s.name if s else sid, s.student_no if s else "", t.get("class_rank"), t.get("score"),
+        student_rows.append([s.name if s else sid, _student_no(s), t.get("class_rank"), t.get("score"),
                              *[subj.get(x, {}).get("score") for x in subjects[:-1]], t.get("school_rank"),
                              t.get("district_rank"), t.get("z"), t.get("t_score"), t.get("class_z"), t.get("percentile_rank")])  # fmt: skip
         links.append(_url("student", exam, sid))

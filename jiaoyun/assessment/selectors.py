@@ -59,6 +59,19 @@ def may_upload_scores(viewer: Scope, exam: Exam) -> bool:
     return exam.school_id in viewer.admin_school_ids
 
 
+def may_download_score_sheet(viewer: Scope, exam: Exam) -> bool:
+    """The score sheet to fill in lists its students by national student number in full
+    (an uploaded sheet is matched by it), and that number is usually "G" and the ID
+    number: only for those who may read the listed students' numbers unmasked (a
+    district administrator; a school administrator, whose sheet lists their school's
+    students). District staff upload sheets the schools filled in."""
+    if not may_upload_scores(viewer, exam):
+        return False
+    if viewer.district:
+        return viewer.unmask_all
+    return viewer.admin_school_ids <= viewer.unmask_school_ids
+
+
 def may_create(viewer: Scope) -> bool:
     return viewer.district or bool(viewer.admin_school_ids)
 

@@ -73,6 +73,7 @@ def _detail_context(request: HttpRequest, exam: Exam) -> dict:
         "papers": exam.papers.all(),
         "may_manage": selectors.may_manage(viewer, exam),
         "may_upload": selectors.may_upload_scores(viewer, exam),
+        "may_download_sheet": selectors.may_download_score_sheet(viewer, exam),
         "may_analyse": selectors.may_analyse(viewer, exam),
         "upload_form": UploadForm(),
         "settings_form": ExamSettingsForm(instance=exam),
@@ -187,12 +188,14 @@ def scores_template(request: HttpRequest, pk: int, paper_pk: int) -> HttpRespons
     """The score sheet to fill in, with the uploader's students already listed."""
     viewer = viewer_of(request)
     exam = selectors.exam_detail(viewer=viewer, pk=pk)
-    if not selectors.may_upload_scores(viewer, exam):
+    if not selectors.may_download_score_sheet(viewer, exam):
         raise PermissionDenied
     paper = next((p for p in exam.papers.all() if p.pk == paper_pk), None)
     if paper is None:
         raise Http404
     roster = services.exam_roster(exam=exam, viewer=viewer)
+    audit.record(action=AuditEvent.Action.EXPORT, target=f"exam:{exam.pk}:paper:{paper.pk}:score_sheet",
+                 request=request, detail={"students": roster.height, "unmasked": True})  # fmt: skip
     numbers = [i.number for i in paper.items.all()]
     headers = ["全国学籍号", "姓名", *numbers, "状态"]
     rows = [

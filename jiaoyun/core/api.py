@@ -31,6 +31,7 @@ from jiaoyun.core.identity import (
     id_number_problem,
     mask_id_number,
     mask_phone,
+    mask_student_no,
     normalize_id_number,
 )
 from jiaoyun.core.models import (
@@ -388,7 +389,8 @@ class StudentQuery(PersonalQuery):
 
 def _student_out(student: Student, unmask: bool) -> dict[str, Any]:
     return {
-        "id": student.pk, "student_no": student.student_no, "name": student.name,
+        "id": student.pk, "student_no": student.student_no if unmask else mask_student_no(student.student_no),
+        "name": student.name,
         "gender": student.gender, "birth_date": student.birth_date,
         "id_number": _id(student.id_number, unmask), "enrolment_year": student.enrolment_year,
         "school": _ref(student.school), "school_class": _class_ref(student.school_class),

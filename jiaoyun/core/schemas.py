@@ -236,7 +236,9 @@ class TeacherDetailOut(TeacherOut):
 
 class StudentOut(Schema):
     id: int
-    student_no: str
+    student_no: str = Field(
+        description='Usually "G" and the ID number: the ID number in it masked unless the caller may unmask.'
+    )
     name: str
     gender: Gender
     birth_date: dt.date

@@ -70,6 +70,32 @@ def test_district_sets_up_a_joint_exam_and_schools_send_their_scores(demo, lake)
     assert paper.students_scored == len(expected)
 
 
+def test_the_score_sheet_with_full_student_numbers_is_for_who_may_read_them(demo, lake):
+    """A student number is "G" and the ID number: district staff, who see ID numbers
+    masked, neither get the sheet nor its link (they upload what the schools filled in);
+    a district administrator does, and the download is in the audit log."""
+    from jiaoyun.accounts.models import AuditEvent
+
+    staff = demo.client("district_staff")
+    create_exam(staff)
+    exam = Exam.objects.get()
+    upload(staff, f"/assessment/exams/{exam.pk}/structure/", STRUCTURE.encode())
+    paper = Paper.objects.get(exam=exam)
+    sheet = f"/assessment/exams/{exam.pk}/papers/{paper.pk}/scores.xlsx"
+    assert staff.get(sheet).status_code == 403
+    page = staff.get(f"/assessment/exams/{exam.pk}/").content.decode()
+    assert sheet not in page and f"/assessment/exams/{exam.pk}/papers/{paper.pk}/scores/" in page
+    admin = demo.client("district_admin")
+    assert sheet in admin.get(f"/assessment/exams/{exam.pk}/").content.decode()
+    rows = list(
+        openpyxl.load_workbook(io.BytesIO(admin.get(sheet).content)).active.iter_rows(values_only=True)
+    )
+    grade7 = Student.objects.filter(school_class__grade__level=7, status="enrolled")
+    assert {r[0] for r in rows[1:]} == set(grade7.values_list("student_no", flat=True))
+    event = AuditEvent.objects.get(action=AuditEvent.Action.EXPORT, target__endswith="score_sheet")
+    assert (event.user, event.detail["students"]) == (demo.user("district_admin"), grade7.count())
+
+
 def test_a_bad_score_sheet_is_explained_in_chinese(demo, lake):
     district = demo.client("district_staff")
     create_exam(district)

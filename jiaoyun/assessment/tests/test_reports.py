@@ -18,6 +18,7 @@ from jiaoyun.assessment.demo import build_demo_exams
 from jiaoyun.assessment.models import Exam, FollowUpPlan, Paper
 from jiaoyun.assessment.reports import track_plan
 from jiaoyun.assessment.results import Results
+from jiaoyun.core.identity import mask_student_no
 from jiaoyun.core.models import SchoolClass, Student, Teacher
 
 pytestmark = pytest.mark.django_db
@@ -168,8 +169,11 @@ def test_workbooks_hold_only_rows_in_scope_and_are_audited(demo, current):
     assert response.status_code == 200
     rows = sheet_rows(response.content, "学生排名")
     sat = {r["student_id"] for r in Results.of(current).rows("students", class_id=school_class.pk)}
-    expected = set(Student.objects.filter(pk__in=sat).values_list("student_no", flat=True))
-    assert {r[1] for r in rows[1:]} == expected
+    numbers = list(Student.objects.filter(pk__in=sat).values_list("student_no", flat=True))
+    # Masked, for every reader: a student number is "G" and the ID number.
+    assert {r[1] for r in rows[1:]} == {mask_student_no(n) for n in numbers}
+    page = demo.client("teacher").get(f"/assessment/exams/{current.pk}/reports/class/{school_class.pk}/")
+    assert mask_student_no(numbers[0]) in page.text and not any(n in page.text for n in numbers)
     assert (
         AuditEvent.objects.filter(
             action=AuditEvent.Action.EXPORT, target=f"exam:{current.pk}:report:class:{school_class.pk}"
@@ -181,7 +185,10 @@ def test_workbooks_hold_only_rows_in_scope_and_are_audited(demo, current):
         f"/assessment/exams/{current.pk}/reports/school/{demo.school_a.pk}/report.xlsx"
     )
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    a_students = set(Student.objects.filter(school=demo.school_a).values_list("student_no", flat=True))
+    a_students = {
+        mask_student_no(n)
+        for n in Student.objects.filter(school=demo.school_a).values_list("student_no", flat=True)
+    }
     borderline = sheet_rows(response.content, "临界生")[1:]
     assert {r[1] for r in borderline} <= a_students
     a_classes = set(
