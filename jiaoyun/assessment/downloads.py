@@ -4,26 +4,16 @@ tables only). Both render the same `Report` the page shows."""
 from __future__ import annotations
 
 import io
-import re
 
 import xlsxwriter
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from jiaoyun.assessment.reports import Report
+from jiaoyun.core.exports import sheet_name
 
 NUMBER_FORMATS = {"int": "0", "num": "0.0", "num2": "0.00", "num3": "0.000", "pct": "0.0%", "spct": "+0.0%;-0.0%;0.0%",
                   "signed": "+0.00;-0.00;0.00"}  # fmt: skip
-
-
-def _sheet_name(title: str, used: set[str]) -> str:
-    # Excel forbids these characters in sheet names and caps them at 31 characters.
-    base = re.sub(r"[\[\]:*?/\\]", "", title)[:28] or "Sheet"
-    name, n = base, 2
-    while name in used:
-        name, n = f"{base[:26]}-{n}", n + 1
-    used.add(name)
-    return name
 
 
 def report_xlsx(report: Report) -> bytes:
@@ -32,7 +22,7 @@ def report_xlsx(report: Report) -> bytes:
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     formats = {k: book.add_format({"num_format": v}) for k, v in NUMBER_FORMATS.items()}
     used: set[str] = set()
-    info = book.add_worksheet(_sheet_name(_("Overview"), used))
+    info = book.add_worksheet(sheet_name(_("Overview"), used))
     info.write_string(0, 0, report.title, book.add_format({"bold": True, "font_size": 14}))
     info.write_string(1, 0, f"{report.exam.name} · {report.exam.held_on:%Y-%m-%d}")
     for r, (label, value) in enumerate(report.facts, start=3):
@@ -40,7 +30,7 @@ def report_xlsx(report: Report) -> bytes:
         info.write_string(r, 1, str(value))
     info.set_column(0, 1, 28)
     for section in report.sections:
-        ws = book.add_worksheet(_sheet_name(section.title, used))
+        ws = book.add_worksheet(sheet_name(section.title, used))
         for c, col in enumerate(section.columns):
             ws.write_string(0, c, str(col.label), bold)
             ws.set_column(c, c, max(10, min(40, len(str(col.label)) * 2 + 2)))

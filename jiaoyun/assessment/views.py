@@ -23,6 +23,7 @@ from jiaoyun.assessment.models import Exam, FollowUpPlan
 from jiaoyun.assessment.results import Results
 from jiaoyun.assessment.scoresheets import MESSAGES as SCORE_MESSAGES
 from jiaoyun.core.exports import xlsx_bytes, xlsx_response
+from jiaoyun.core.ids import row_id
 from jiaoyun.core.models import Teacher
 from jiaoyun.exchange.messages import Issue
 
@@ -298,9 +299,12 @@ def plan_save(request: HttpRequest, pk: int, student: int) -> HttpResponse:
     teacher = Teacher.objects.get(pk=next(iter(viewer.teacher_ids)))
     existing = None
     if request.POST.get("plan_id"):
-        existing = FollowUpPlan.objects.filter(
-            pk=request.POST["plan_id"], student=target, teacher=teacher
-        ).first()
+        plan_id = row_id(request.POST["plan_id"])
+        existing = (
+            FollowUpPlan.objects.filter(pk=plan_id, student=target, teacher=teacher).first()
+            if plan_id
+            else None
+        )
         if existing is None:
             raise Http404
     form = FollowUpPlanForm(request.POST)

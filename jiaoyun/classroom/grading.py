@@ -19,6 +19,11 @@ class InvalidAnswer(ValueError):
     pass
 
 
+# Beyond any answer a lesson asks for (Avogadro's number is 6e23): two answers near the
+# largest floats, of opposite signs, once made the histogram's span infinite.
+MAX_NUMBER = 1e100
+
+
 def clean_value(kind: str, options: list[str], raw: Any) -> Any:
     """The canonical form of an answer, or InvalidAnswer. Canonical forms compare equal
     when answers are the same, so a resend is recognised as unchanged."""
@@ -46,6 +51,8 @@ def clean_value(kind: str, options: list[str], raw: Any) -> Any:
             except ValueError:
                 raise InvalidAnswer("number") from None
         if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+            raise InvalidAnswer("number")
+        if abs(raw) > MAX_NUMBER:
             raise InvalidAnswer("number")
         return int(raw) if float(raw).is_integer() and abs(raw) < 2**53 else float(raw)
     if kind == TEXT:

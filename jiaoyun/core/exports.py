@@ -5,6 +5,7 @@ written to the audit log."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
@@ -19,11 +20,32 @@ from jiaoyun.core.listing import ListSpec
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def sheet_name(title: str, used: set[str] | None = None) -> str:
+    """`title` as Excel takes a sheet's name (a user's title, a round's or a subject's, may
+    be anything): none of []:*?/\\, no apostrophe at either end, at most 31 UTF-16 units (a
+    character beyond the Basic Multilingual Plane, such as 𠀀, counts two); and, given the
+    names `used` so far, distinct from them ignoring case (with "-2", "-3"...), added to
+    them."""
+    base = _utf16_prefix(re.sub(r"[\[\]:*?/\\]", "", title).strip("'"), 28).rstrip("'") or "Sheet"
+    taken = {name.lower() for name in used or ()}
+    name, n = base, 2
+    while name.lower() in taken:
+        name, n = f"{_utf16_prefix(base, 26).rstrip("'")}-{n}", n + 1
+    if used is not None:
+        used.add(name)
+    return name
+
+
+def _utf16_prefix(text: str, units: int) -> str:
+    while len(text.encode("utf-16-le")) > 2 * units:
+        text = text[:-1]
+    return text
+
+
 def xlsx_bytes(headers: list[str], rows: Iterable[list[Any]], sheet: str = "Sheet1") -> bytes:
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"constant_memory": True, "in_memory": False})
-    # Excel forbids these in sheet names and caps them at 31 characters.
-    ws = book.add_worksheet("".join(ch for ch in sheet if ch not in "[]:*?/\\")[:31] or "Sheet1")
+    ws = book.add_worksheet(sheet_name(sheet))
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     for col, header in enumerate(headers):
         ws.write_string(0, col, header, bold)

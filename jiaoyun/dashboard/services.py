@@ -4,7 +4,6 @@ materialised view results the pages read, and the import of the births table."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,10 +154,10 @@ BIRTH_HEADERS = {"zone": ("zone", "学区", "school zone"), "birth_year": ("birt
                  "children": ("children", "人数", "出生人数", "count")}  # fmt: skip
 
 
-def import_births(*, content: bytes, filename: str) -> int:
+def import_births(*, content: bytes) -> int:
     """Replace the births table (children per school zone and birth year) from an xlsx or
     csv file. Every bad row is reported and nothing is written unless all rows are good."""
-    rows = _read_sheet(content, filename)
+    rows = _read_sheet(content)
     if not rows:
         raise BirthsImportError([_("The file is empty.")])
     header = [str(h).strip().lower() for h in rows[0]]
@@ -205,16 +204,12 @@ def import_births(*, content: bytes, filename: str) -> int:
     return len(out["zone"])
 
 
-def _read_sheet(content: bytes, filename: str) -> list[list[Any]]:
-    if filename.lower().endswith(".csv"):
-        import csv
-
-        text = content.decode("utf-8-sig")
-        return [list(r) for r in csv.reader(io.StringIO(text))]
-    from python_calamine import CalamineWorkbook
+def _read_sheet(content: bytes) -> list[list[Any]]:
+    """The rows of an xlsx file, or of a CSV file in UTF-8 or GBK (Excel's "CSV" on Chinese
+    Windows), through the register imports' reader."""
+    from jiaoyun.exchange.reader import UnreadableFile, read_table
 
     try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        return [list(r) for r in book.get_sheet_by_index(0).to_python()]
-    except Exception as exc:  # calamine raises its own error types for broken files
+        return [cells for _number, cells in read_table(content).rows]
+    except UnreadableFile as exc:
         raise BirthsImportError([_("The file is not a readable xlsx or csv file.")]) from exc

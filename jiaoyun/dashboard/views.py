@@ -394,7 +394,7 @@ def import_births(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose a file to import."))
         return redirect("dashboard:catalogue")
     try:
-        n = services.import_births(content=upload.read(), filename=upload.name or "")
+        n = services.import_births(content=upload.read())
     except services.BirthsImportError as exc:
         for error in exc.errors[:50]:
             messages.error(request, error)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -32,6 +33,9 @@ class SlotForm(forms.Form):
         return data
 
 
+DUPLICATE_TITLE = _("An elective with this title is already in this catalogue.")
+
+
 class ElectiveForm(forms.Form):
     title = forms.CharField(label=_("title"), max_length=100)
     category = forms.ChoiceField(label=_("category"), choices=Elective.Category.choices)
@@ -48,23 +52,55 @@ class ElectiveForm(forms.Form):
     )
     photo = forms.FileField(label=_("photo"), required=False, help_text=_("JPEG, PNG or WebP, at most 5 MB"))
 
-    def __init__(self, *args: Any, catalogue: Catalogue, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, catalogue: Catalogue, elective: Elective | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.catalogue, self.elective = catalogue, elective
         school: School = catalogue.school
         self.fields["teacher"].queryset = Teacher.objects.filter(school=school)  # type: ignore[attr-defined]
         self.fields["slot"].queryset = catalogue.slots.all()  # type: ignore[attr-defined]
         levels = [(level, GRADE_NAMES.get(level, level)) for level in school.levels]
         self.fields["grade_levels"].choices = levels  # type: ignore[attr-defined]
 
+    def title_taken(self, title: str) -> bool:
+        """Whether another elective of the catalogue has this title (titles are unique
+        within a catalogue; the database's constraint stays the last guard)."""
+        clash = self.catalogue.electives.filter(title=title)
+        if self.elective is not None:
+            clash = clash.exclude(pk=self.elective.pk)
+        return clash.exists()
+
+    def clean_title(self) -> str:
+        title: str = self.cleaned_data["title"]
+        if self.title_taken(title):
+            raise forms.ValidationError(DUPLICATE_TITLE, code="duplicate_title")
+        return title
+
+
+# A round's times: a year outside these is a typo (and year 1 overflows on its way to UTC).
+ROUND_YEARS = (2000, 2100)
+
+
+def _round_year(value: dt.datetime) -> None:
+    if not ROUND_YEARS[0] <= value.year <= ROUND_YEARS[1]:
+        raise forms.ValidationError(
+            _("Choose a time between the years %(first)d and %(last)d."),
+            code="year_out_of_range",
+            params={"first": ROUND_YEARS[0], "last": ROUND_YEARS[1]},
+        )
+
 
 class RoundForm(forms.Form):
     kind = forms.ChoiceField(label=_("kind"), choices=SelectionRound.Kind.choices)
     opens_at = forms.DateTimeField(
-        label=_("opens at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+        label=_("opens at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        validators=[_round_year],
+    )  # fmt: skip
     closes_at = forms.DateTimeField(
-        label=_("closes at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+        label=_("closes at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        validators=[_round_year],
+    )  # fmt: skip
     max_choices = forms.IntegerField(label=_("choices per student"), min_value=1, max_value=10, initial=5)
 
     def clean(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -114,7 +115,10 @@ def manage(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("The catalogue is published."))
             return redirect("electives:manage", pk=pk)
         if action == "lottery":
-            selection_round = get_object_or_404(item.rounds, pk=request.POST.get("round"))
+            round_id = row_id(request.POST.get("round"))
+            if round_id is None:
+                raise Http404
+            selection_round = get_object_or_404(item.rounds, pk=round_id)
             result = services.run_lottery(round=selection_round)
             messages.success(
                 request,
@@ -148,14 +152,17 @@ def elective_edit(request: HttpRequest, pk: int, elective_pk: int | None = None)
     if elective is not None:
         initial = {f: getattr(elective, f) for f in ("title", "category", "teacher", "room", "slot", "capacity",
                                                      "grade_levels", "description")}  # fmt: skip
-    form = forms.ElectiveForm(request.POST or None, request.FILES or None, catalogue=item, initial=initial)
+    form = forms.ElectiveForm(
+        request.POST or None, request.FILES or None, catalogue=item, elective=elective, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         photo = data.pop("photo")
         try:
             if photo is not None:
                 services.validate_photo(photo)
-            saved = services.save_elective(catalogue=item, elective=elective, **data)
+            with transaction.atomic():
+                saved = services.save_elective(catalogue=item, elective=elective, **data)
             if photo is not None:
                 services.add_photo(elective=saved, upload=photo)
             return redirect("electives:manage", pk=pk)
@@ -163,6 +170,11 @@ def elective_edit(request: HttpRequest, pk: int, elective_pk: int | None = None)
             form.add_error(None, refusal.message)
         except ValidationError as error:
             form.add_error("photo", error)
+        except IntegrityError:
+            # The form checked the title, but another request took it before this save.
+            if not form.title_taken(data["title"]):
+                raise
+            form.add_error("title", forms.DUPLICATE_TITLE)
     title = elective.title if elective else _("New elective")
     return render(
         request, "electives/form.html", {"form": form, "title": title, "catalogue": item, "multipart": True}
@@ -250,13 +262,21 @@ def preferences(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.catalogue(viewer=_scope(request), pk=pk)
     selection_round = selectors.current_round(item)
     ids: list[int] = []
+    not_keys = False  # a choice that cannot name an elective: refused like an unknown one
     for raw in request.POST.getlist("choice"):
-        if raw.isascii() and raw.isdigit() and int(raw) not in ids:
-            ids.append(int(raw))
+        if not raw:  # a rank left empty
+            continue
+        key = row_id(raw)
+        if key is None:
+            not_keys = True
+        elif key not in ids:
+            ids.append(key)
     try:
         student = _student_or_refuse(request)
         if selection_round is None:
             raise services.SelectionError("closed")
+        if not_keys:
+            raise services.SelectionError("unknown")
         services.submit_preferences(round=selection_round, student=student, elective_ids=ids)
         messages.success(request, _("Your choices are saved. The lottery runs after the round closes."))
     except services.SelectionError as refusal:

@@ -76,6 +76,10 @@ def detect_encoding(data: bytes) -> str:
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            data.decode("utf-16")
+        except UnicodeDecodeError:  # an odd number of bytes: cut short
+            raise UnreadableFile("damaged UTF-16 text") from None
         return "utf-16"
     try:
         data.decode("utf-8")

@@ -241,6 +241,13 @@ def test_teachers_record_follow_up_plans_tracked_into_later_exams(demo, exams, c
     demo.client("teacher").post(url, update)
     plan.refresh_from_db()
     assert plan.status == "achieved"
+    # A plan named by something that cannot be a key is no plan of theirs.
+    for bad in ("abc", "1.5", "²", str(2**63)):
+        assert (
+            demo.client("teacher").post(url, {**update, "plan_id": bad, "status": "open"}).status_code == 404
+        )
+    plan.refresh_from_db()
+    assert (plan.status, FollowUpPlan.objects.count()) == ("achieved", 1)
 
 
 def test_a_score_import_queues_the_analysis_and_the_task_publishes_it(

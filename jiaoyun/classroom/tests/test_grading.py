@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jiaoyun.classroom import grading
 
@@ -33,6 +35,8 @@ def test_clean_value(kind: str, raw: object, clean: object) -> None:
         ("true_false", 1),
         ("number", "nan"),
         ("number", "abc"),
+        ("number", "1e308"),
+        ("number", -1e101),
         ("text", ""),
         ("text", "字" * 201),
     ],
@@ -81,6 +85,16 @@ def test_histogram() -> None:
         "90–100",
     ]
     assert [b["count"] for b in wide] == [2, 1, 2, 1, 2, 1, 1, 2, 1, 2]
+
+
+@given(
+    st.lists(st.floats(min_value=-grading.MAX_NUMBER, max_value=grading.MAX_NUMBER), min_size=1, max_size=40)
+)
+def test_a_histogram_of_any_accepted_answers_counts_each_once(values: list[float]) -> None:
+    """Answers at both ends of the accepted range (the span of 1e308 and -1e308 was
+    infinite, and the survey report a server error)."""
+    answers = [grading.clean_value("number", [], v) for v in values]
+    assert sum(b["count"] for b in grading.histogram([float(a) for a in answers])) == len(values)
 
 
 def test_distribution_of_true_false_uses_the_labels() -> None:

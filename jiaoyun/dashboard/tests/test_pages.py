@@ -187,7 +187,20 @@ def test_births_import(demo: Any, lake_dir: Any) -> None:
     ]
     bad = "zone,birth_year,children\n第1学区,twenty,1\n,2022,5\n第3学区,2022,7\n"
     with pytest.raises(services.BirthsImportError) as caught:
-        services.import_births(content=bad.encode(), filename="births.csv")
+        services.import_births(content=bad.encode())
     assert len(caught.value.errors) == 2
     # Nothing of the bad file was written.
     assert services.lake().read("reference", "births.parquet").num_rows == 2
+    # Excel's "CSV" on Chinese Windows is GBK, with Chinese headers.
+    gbk = "学区,出生年份,人数\n第1学区,2023,100\n".encode("gbk")
+    assert services.import_births(content=gbk) == 1
+    assert services.lake().read("reference", "births.parquet").to_pylist() == [
+        {"zone": "第1学区", "birth_year": 2023, "children": 100}
+    ]
+    # A UTF-16 file cut short (an odd number of bytes) is unreadable, not a server error.
+    cut = "学区,出生年份,人数\n第1学区,2023,100\n".encode("utf-16")[:-1]
+    response = client.post(
+        reverse("dashboard:import_births"), {"file": SimpleUploadedFile("births.csv", cut)}, follow=True
+    )
+    assert "文件不是可读取的 xlsx 或 csv 文件。" in response.content.decode()
+    assert services.lake().read("reference", "births.parquet").num_rows == 1

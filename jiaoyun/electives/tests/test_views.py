@@ -204,3 +204,116 @@ def _upload() -> Any:
 def test_navigation_and_index(demo: Any) -> None:
     page = demo.client("student").get(reverse("electives:index")).content.decode()
     assert f'href="{reverse("electives:index")}"' in page
+
+
+def messages_of(response: Any) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+@pytest.mark.parametrize("raw", ["abc", "", "1.5", "0", "99999999999999999999"])
+def test_a_lottery_for_a_round_that_is_no_key_is_404(demo: Any, raw: str) -> None:
+    """The office's lottery button sends the round's key: anything else names no round (404),
+    not a server error from the ORM's int()."""
+    setup = factories.catalogue(demo.school_a, capacities=[3], round_kind=SelectionRound.Kind.PREFERENCE)
+    response = demo.client("school_admin").post(
+        reverse("electives:manage", args=[setup.catalogue.pk]), {"action": "lottery", "round": raw}
+    )
+    assert response.status_code == 404
+    assert SelectionRound.objects.get().allocated_at is None
+    assert not Enrolment.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["99999999999999999999", "abc", "0", "-1", "1.5"])
+def test_a_preference_that_is_no_key_is_refused_like_an_unknown_elective(demo: Any, raw: str) -> None:
+    """A choice beyond a bigint would reach the query as a number the database cannot hold;
+    like any choice that is not an elective of the catalogue it is refused, and the saved
+    choices stay as they were."""
+    setup = factories.catalogue(demo.school_a, capacities=[3, 3], round_kind=SelectionRound.Kind.PREFERENCE)
+    a, b = setup.electives
+    client = demo.client("student")
+    url = reverse("electives:preferences", args=[setup.catalogue.pk])
+    client.post(url, {"choice": [a.pk]}, follow=True)
+    response = client.post(url, {"choice": [b.pk, raw]}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert messages_of(response) == ["This elective does not exist."]
+    student = Student.objects.get(user=demo.user("student"))
+    assert list(student.elective_preferences.values_list("elective_id", "rank")) == [(a.pk, 1)]
+
+
+@pytest.mark.parametrize(
+    ("opens_at", "closes_at", "field"),
+    [("0001-01-01T00:00", "2026-12-01T10:00", "opens_at"), ("0001-01-01", "2026-12-01T10:00", "opens_at"),
+     ("1999-12-31T23:59", "2026-12-01T10:00", "opens_at"), ("2030-03-01T08:00", "9999-12-31T23:59", "closes_at"),
+     ("2030-03-01T08:00", "2101-01-01", "closes_at")],
+)  # fmt: skip
+def test_a_round_outside_the_years_2000_to_2100_is_a_form_error(
+    demo: Any, opens_at: str, closes_at: str, field: str
+) -> None:
+    """Year 1 overflowed when the time was turned into UTC for the database (a 500); any time
+    this far off is a typo, answered on the field in the user's language."""
+    setup = factories.catalogue(demo.school_a, capacities=[3], round_kind=None)
+    response = demo.client("school_admin").post(
+        reverse("electives:manage", args=[setup.catalogue.pk]),
+        {"action": "round", "kind": "first_come", "opens_at": opens_at, "closes_at": closes_at, "max_choices": 3},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert list(response.context["round_form"].errors) == [field]
+    assert "请选择 2000 年至 2100 年之间的时间。" in response.content.decode()
+    assert not SelectionRound.objects.exists()
+
+
+def _elective_data(setup: Any, title: str) -> dict[str, Any]:
+    elective = setup.electives[0]
+    return {"title": title, "category": "art", "teacher": elective.teacher_id, "room": "R9",
+            "slot": elective.slot_id, "capacity": 5}  # fmt: skip
+
+
+def test_an_elective_title_already_in_the_catalogue_is_a_form_error(demo: Any) -> None:
+    """The catalogue's titles are unique (a database constraint): a second "Elective 1", new or
+    renamed, is an error on the title instead of an IntegrityError."""
+    setup = factories.catalogue(demo.school_a, capacities=[3, 3])
+    second = setup.electives[1]
+    client = demo.client("school_admin")
+    new = client.post(
+        reverse("electives:elective_new", args=[setup.catalogue.pk]),
+        _elective_data(setup, "Elective 1"),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert new.status_code == 200
+    assert list(new.context["form"].errors) == ["title"]
+    assert "该选课目录中已有同名课程。" in new.content.decode()
+    edit = reverse("electives:elective_edit", args=[setup.catalogue.pk, second.pk])
+    renamed = client.post(edit, _elective_data(setup, "Elective 1"), HTTP_ACCEPT_LANGUAGE="en")
+    assert renamed.status_code == 200
+    assert renamed.context["form"].errors == {
+        "title": ["An elective with this title is already in this catalogue."]
+    }
+    assert sorted(setup.catalogue.electives.values_list("title", flat=True)) == ["Elective 1", "Elective 2"]
+    assert factories.reload(second).room == "R2"
+    # Its own title is no clash.
+    assert client.post(edit, _elective_data(setup, "Elective 2")).status_code == 302
+    assert factories.reload(second).room == "R9"
+
+
+def test_a_title_taken_between_the_check_and_the_save_is_the_same_form_error(
+    demo: Any, monkeypatch: Any
+) -> None:
+    """Two office tabs saving the same title at once: the constraint refuses the second, and
+    the page says why instead of answering 500."""
+    from jiaoyun.electives import forms
+
+    setup = factories.catalogue(demo.school_a, capacities=[3])
+    monkeypatch.setattr(
+        forms.ElectiveForm, "clean_title", lambda self: self.cleaned_data["title"], raising=False
+    )
+    response = demo.client("school_admin").post(
+        reverse("electives:elective_new", args=[setup.catalogue.pk]),
+        _elective_data(setup, "Elective 1"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "title": ["An elective with this title is already in this catalogue."]
+    }
+    assert setup.catalogue.electives.count() == 1

@@ -9,12 +9,13 @@ import io
 from typing import Any
 
 import openpyxl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from jiaoyun.exchange.formats import STUDENT_COLUMNS, match_header
-from jiaoyun.exchange.reader import Cells, cells_of_table, read_cells, read_table
+from jiaoyun.exchange.reader import Cells, UnreadableFile, cells_of_table, read_cells, read_table
 
 
 def _workbook(rows: list[list[Any]], *, hidden_first: bool = False) -> bytes:
@@ -121,3 +122,14 @@ _typed = st.one_of(
 def test_text_and_whole_numbers_read_through_fastexcel_agree(rows):
     fast = _check(_workbook([["全国学籍号", "姓名", "班级", "身份证号", "备注"], *rows]))
     assert fast.data is not None
+
+
+def test_utf16_text_cut_short_is_unreadable() -> None:
+    """A UTF-16 file with an odd number of bytes: its BOM alone once chose the encoding, and
+    the decoding then failed as a server error wherever a CSV is read (score sheets, paper
+    structures, births); now it is an unreadable file like any other."""
+    whole = "全国学籍号,姓名\nG1,张三\n".encode("utf-16")
+    assert [cells for _n, cells in read_table(whole).rows] == [["全国学籍号", "姓名"], ["G1", "张三"]]
+    for read in (read_table, read_cells):
+        with pytest.raises(UnreadableFile):
+            read(whole[:-1])
