@@ -140,14 +140,17 @@ def histogram(values: list[float], max_bins: int = 10) -> list[dict[str, Any]]:
         counts = Counter(values)
         return [{"label": _fmt(v), "count": counts[v]} for v in distinct]
     low, high = distinct[0], distinct[-1]
-    step = _nice_step(high - low, max_bins)
-    start = math.floor(low / step) * step
-    n = int(math.floor((high - start) / step)) + 1
+    span = high - low
+    # Answers stored before MAX_NUMBER may span more than the largest float: bins are
+    # counted in steps (v / step), never as differences of two answers.
+    step = _nice_step(span, max_bins) if math.isfinite(span) else 2 * _nice_step(high / 2 - low / 2, max_bins)
+    first = math.floor(low / step)
+    n = math.floor(high / step) - first + 1
     bins = [0] * n
     for v in values:
-        bins[min(n - 1, int((v - start) // step))] += 1
+        bins[min(n - 1, math.floor(v / step) - first)] += 1
     return [
-        {"label": f"{_fmt(start + i * step)}–{_fmt(start + (i + 1) * step)}", "count": c}
+        {"label": f"{_fmt((first + i) * step)}–{_fmt((first + i + 1) * step)}", "count": c}
         for i, c in enumerate(bins)
     ]
 

@@ -97,6 +97,12 @@ def test_a_histogram_of_any_accepted_answers_counts_each_once(values: list[float
     assert sum(b["count"] for b in grading.histogram([float(a) for a in answers])) == len(values)
 
 
+def test_a_histogram_of_answers_stored_before_the_bound_still_draws() -> None:
+    values = [-1e308, 1e308, *range(10)]
+    bins = grading.histogram([float(v) for v in values])
+    assert sum(b["count"] for b in bins) == len(values) and bins[0]["count"] == 1 and bins[-1]["count"] == 1
+
+
 def test_distribution_of_true_false_uses_the_labels() -> None:
     assert grading.distribution("true_false", ["对", "错"], [True, False, True]) == {
         "chart": "bars",
