@@ -15,6 +15,9 @@ from jiaoyun.core.identity import birth_date_of, id_number_problem, normalize_id
 from jiaoyun.core.models import School, Student
 
 DATE = forms.DateInput(attrs={"type": "date"})
+# Seats of one kindergarten window or one school's intake: beyond any school, and well
+# within the database's integer (a bigger number was a server error).
+MAX_SEATS = 10_000
 ID_PROBLEMS = {
     "format": _("An ID number is 17 digits and a check digit (0-9 or X)."),
     "birth_date": _("The ID number does not contain a valid birth date."),
@@ -68,9 +71,13 @@ class WindowForm(forms.Form):
         label=_("kindergarten"), queryset=School.objects.filter(kind=School.Kind.KINDERGARTEN)
     )
     zone = forms.CharField(label=_("zone"), max_length=50, required=False)
-    seats = forms.IntegerField(label=_("planned seats"), min_value=1)
+    seats = forms.IntegerField(label=_("planned seats"), min_value=1, max_value=MAX_SEATS)
     waitlist_size = forms.IntegerField(
-        label=_("waitlist size"), min_value=0, required=False, help_text=_("Empty: no limit")
+        label=_("waitlist size"),
+        min_value=0,
+        max_value=MAX_SEATS,
+        required=False,
+        help_text=_("Empty: no limit"),
     )
     opens_on = forms.DateField(label=_("opens on"), widget=DATE)
     closes_on = forms.DateField(label=_("closes on"), widget=DATE)
@@ -113,7 +120,7 @@ class RoundSchoolForm(forms.Form):
         ).order_by("code"),
     )
     zone = forms.ChoiceField(label=_("zone"))
-    capacity = forms.IntegerField(label=_("seats"), min_value=0)
+    capacity = forms.IntegerField(label=_("seats"), min_value=0, max_value=MAX_SEATS)
     categories = forms.CharField(
         label=_("priority categories"),
         required=False,

@@ -124,15 +124,23 @@ def own_application(*, user: Any, pk: int) -> Application:
 
 
 def document_for(*, viewer: Scope, user: Any, pk: int) -> tuple[ApplicationDocument, bool]:
-    """A document and whether the viewer reads it as staff (audited) rather than as its parent."""
+    """A document and whether the viewer reads it as staff (audited) rather than as its parent.
+    Staff who review the application but may not unmask (district staff) do not get it: a
+    scanned household register or birth certificate carries the child's full ID number."""
     document = ApplicationDocument.objects.select_related("application__window").filter(pk=pk).first()
     if document is None:
         raise Http404
     if own_applications(user=user).filter(pk=document.application_id).exists():
         return document, False
-    if applications_to_review(viewer=viewer).filter(pk=document.application_id).exists():
+    if may_read_documents(viewer, document.application) and (
+        applications_to_review(viewer=viewer).filter(pk=document.application_id).exists()
+    ):
         return document, True
     raise Http404
+
+
+def may_read_documents(viewer: Scope, application: Application) -> bool:
+    return viewer.may_unmask(application.window.kindergarten_id)
 
 
 def own_entries(*, viewer: Scope) -> QuerySet[Entry]:

@@ -117,21 +117,26 @@ def test_kindergarten_path_from_window_to_verified_result(demo, kindergarten, tm
     # A kindergarten round always runs the tier draw, whatever the form said.
     assert round.mechanism == "kindergarten"
     today = timezone.localdate()
-    bureau.post(
-        reverse("admissions:window_create", args=[round.pk]),
-        {
-            "kindergarten": kindergarten.pk,
-            "zone": "",
-            "seats": 1,
-            "waitlist_size": "",
-            "opens_on": (today - dt.timedelta(days=1)).isoformat(),
-            "closes_on": (today + dt.timedelta(days=30)).isoformat(),
-            "rank_policy": "1",
-            "rank_household": "2",
-            "documents_policy": "Policy certificate",
-            "documents_household": "",
-        },
-    )
+    window_form = {
+        "kindergarten": kindergarten.pk,
+        "zone": "",
+        "seats": 1,
+        "waitlist_size": "",
+        "opens_on": (today - dt.timedelta(days=1)).isoformat(),
+        "closes_on": (today + dt.timedelta(days=30)).isoformat(),
+        "rank_policy": "1",
+        "rank_household": "2",
+        "documents_policy": "Policy certificate",
+        "documents_household": "",
+    }
+    # Seats or a waitlist beyond any kindergarten (a number the database cannot hold was a 500).
+    for field in ("seats", "waitlist_size"):
+        refused = bureau.post(
+            reverse("admissions:window_create", args=[round.pk]), {**window_form, field: 10**20}
+        )
+        assert refused.status_code == 200 and list(refused.context["form"].errors) == [field]
+    assert not round.windows.exists()
+    bureau.post(reverse("admissions:window_create", args=[round.pk]), window_form)
     window = round.windows.get()
     assert (window.seats, window.tiers, window.tier_documents) == (
         1,
@@ -369,12 +374,21 @@ def test_child_id_numbers_are_masked_and_unmasking_is_audited(demo, open_window,
         (f"admission application {application.number}", {"fields": ["child_id_number"]})
     ]
     # District staff may review the queue but not unmask: asking changes nothing and logs nothing.
-    staff_page = login(demo, "district_staff").get(url + "?reveal=1")
+    staff = login(demo, "district_staff")
+    staff_page = staff.get(url + "?reveal=1")
     assert (staff_page.context["id_number"], staff_page.context["may_reveal"]) == (
         mask_id_number(POLICY_CHILD),
         False,
     )
+    # Nor the scanned documents, which carry the full number: no link, and 404 by address.
+    document = application.uploads.get()
+    link = reverse("admissions:document", args=[document.pk])
+    assert document.original_name in staff_page.content.decode() and link not in staff_page.content.decode()
+    assert staff.get(link).status_code == 404
     assert AuditEvent.objects.filter(action="unmask").count() == 1
+    assert link in reviewer.get(url).content.decode()
+    assert login(demo, "district_admin").get(link).status_code == 200
+    assert AuditEvent.objects.filter(action="unmask").count() == 2
 
 
 def test_middle_school_round_with_preferences_results_and_export(demo):
@@ -409,6 +423,12 @@ def test_middle_school_round_with_preferences_results_and_export(demo):
             ("JX99", primary_2.zone, ["policy", "sibling"]),
         ]
     )
+    huge = bureau.post(
+        reverse("admissions:round_school_add", args=[round.pk]),
+        {"school": extra.pk, "zone": primary_2.zone, "capacity": 10**20},
+        follow=True,
+    )
+    assert messages_of(huge) == ["seats: Ensure this value is less than or equal to 10000."]
     bad = bureau.post(
         reverse("admissions:round_school_add", args=[round.pk]),
         {"school": primary_1.pk, "zone": primary_1.zone, "capacity": 5},
