@@ -212,11 +212,15 @@ def submit_application(
             _("Upload the documents this tier needs: %(documents)s")
             % {"documents": window.tier_documents[claimed_tier]}
         )
-    # A child is in one draw per round: two kindergartens would mean two seats or none.
+    # One submission at a time per round (its row locked): the check that a child is in one
+    # draw per round (two kindergartens would mean two seats or none) and the round-wide
+    # application number both read the round's applications, and two windows of a round
+    # take applications at once. Freezing the round locks the same row: none slips in after.
+    locked = PlacementRound.objects.select_for_update().get(pk=window.round_id)
+    if locked.status != PlacementRound.Status.OPEN:
+        raise ValidationError(_("This registration window is not open."))
     if Application.objects.filter(window__round_id=window.round_id, child_id_number=child_id_number).exists():
         raise ValidationError(_("This child already has an application in this round."))
-    # Locking the window row serialises concurrent submissions, so numbers never collide.
-    RegistrationWindow.objects.select_for_update().get(pk=window.pk)
     sequence = Application.objects.filter(window__round=window.round).count() + 1
     application = Application.objects.create(
         window=window,
