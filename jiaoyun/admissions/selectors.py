@@ -32,6 +32,21 @@ def round_detail(*, viewer: Scope, pk: int) -> PlacementRound:
     return found
 
 
+def round_published(*, viewer: Scope, user: Any, pk: int) -> PlacementRound:
+    """A round whose published draw files (application numbers only) the viewer may read:
+    any round they see, and a kindergarten round they applied in, since a kindergarten
+    child is not in the register and the scope does not reach that round (the parent's
+    page links to how the draw is checked)."""
+    found = round_list(viewer=viewer).filter(pk=pk).first()
+    if found is None:
+        found = PlacementRound.objects.filter(
+            pk=pk, windows__applications__in=own_applications(user=user)
+        ).first()
+    if found is None:
+        raise Http404
+    return found
+
+
 def round_school_rows(*, viewer: Scope, round: PlacementRound) -> list[dict[str, Any]]:
     """Seats, placed, seats left and unplaced per school from the recorded result; a school
     administrator sees only their own schools' rows."""

@@ -357,7 +357,7 @@ def _verify_command(round: PlacementRound) -> str:
 
 @login_required
 def round_notary(request: HttpRequest, pk: int) -> HttpResponse:
-    round = selectors.round_detail(viewer=viewer_of(request), pk=pk)
+    round = selectors.round_published(viewer=viewer_of(request), user=request.user, pk=pk)
     names = _file_names(round)
     files = [
         ("commitment", names["commitment"], bool(round.seed_commitment), _("The seed commitment")),
@@ -375,7 +375,7 @@ def round_notary(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def round_file(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """The published files, byte for byte as stored: they carry application numbers only."""
-    round = selectors.round_detail(viewer=viewer_of(request), pk=pk)
+    round = selectors.round_published(viewer=viewer_of(request), user=request.user, pk=pk)
     contents = {
         "commitment": round.seed_commitment + "\n" if round.seed_commitment else "",
         "applicants": round.input_applicants_csv,

@@ -225,6 +225,17 @@ def test_kindergarten_path_from_window_to_verified_result(demo, kindergarten, tm
     monkeypatch.chdir(tmp_path)
     call_command(*shlex.split(command)[2:])
     assert (tmp_path / f"round-{round.pk}-commitment.txt").read_text() == COMMITMENT + "\n"
+    # A parent who applied follows the link on their page to the same files (the round is
+    # otherwise out of their scope: a kindergarten child is not in the register).
+    page = parent.get(reverse("admissions:my_applications")).content.decode()
+    assert reverse("admissions:round_notary", args=[round.pk]) in page
+    assert (
+        parent.get(reverse("admissions:round_notary", args=[round.pk])).context["files"]
+        == notary.context["files"]
+    )
+    result = parent.get(reverse("admissions:round_file", args=[round.pk, "result"]))
+    assert result.content == (tmp_path / f"round-{round.pk}-result.json").read_bytes()
+    assert login(demo, "teacher").get(reverse("admissions:round_notary", args=[round.pk])).status_code == 404
 
 
 def test_bad_input_is_explained_and_changes_nothing(demo, open_window, kindergarten):
