@@ -147,15 +147,11 @@ def document_for(*, viewer: Scope, user: Any, pk: int) -> tuple[ApplicationDocum
         raise Http404
     if own_applications(user=user).filter(pk=document.application_id).exists():
         return document, False
-    if may_read_documents(viewer, document.application) and (
+    if viewer.may_unmask(document.application.window.kindergarten_id) and (
         applications_to_review(viewer=viewer).filter(pk=document.application_id).exists()
     ):
         return document, True
     raise Http404
-
-
-def may_read_documents(viewer: Scope, application: Application) -> bool:
-    return viewer.may_unmask(application.window.kindergarten_id)
 
 
 def own_entries(*, viewer: Scope) -> QuerySet[Entry]:

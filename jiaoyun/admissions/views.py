@@ -490,7 +490,6 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if revealed
             else mask_id_number(application.child_id_number),
             "may_reveal": may_reveal,
-            "may_read_documents": selectors.may_read_documents(scope, application),
             "revealed": revealed,
             "form": form,
             "is_open": application.window.round.status == PlacementRound.Status.OPEN,
