@@ -50,9 +50,9 @@ def clean_value(kind: str, options: list[str], raw: Any) -> Any:
                 raw = float(raw.strip().replace(",", "."))
             except ValueError:
                 raise InvalidAnswer("number") from None
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-            raise InvalidAnswer("number")
-        if abs(raw) > MAX_NUMBER:
+        # `abs(raw) <= MAX_NUMBER` is False for NaN and the infinities too, and compares a
+        # JSON integer of any length exactly (math.isfinite would overflow converting it).
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not abs(raw) <= MAX_NUMBER:
             raise InvalidAnswer("number")
         return int(raw) if float(raw).is_integer() and abs(raw) < 2**53 else float(raw)
     if kind == TEXT:

@@ -37,6 +37,8 @@ def test_clean_value(kind: str, raw: object, clean: object) -> None:
         ("number", "abc"),
         ("number", "1e308"),
         ("number", -1e101),
+        ("number", 10**400),  # a JSON integer too long for a float
+        ("number", float("inf")),
         ("text", ""),
         ("text", "字" * 201),
     ],
